@@ -1,0 +1,46 @@
+//! What Python's standard library gives a concurrency lesson and Rust's does not.
+//!
+//! The notebooks of this course retrace a Python chapter on threads. Python brings
+//! `timeit`, `random()` and `threading.Barrier(n, timeout=...)` along; this crate
+//! provides their Rust counterparts, so that a notebook needs a single `:dep` line:
+//!
+//! ```text
+//! :dep concurrency_helpers = { path = "../../crate" }
+//! use concurrency_helpers::*;
+//! ```
+//!
+//! | Python                               | here                                      |
+//! |--------------------------------------|-------------------------------------------|
+//! | `random.random()`                    | [`random()`]                              |
+//! | `random.randint(a, b)`               | [`randint()`]                             |
+//! | `sleep(random() * delta + delta)`    | [`simulate_processing_time()`]            |
+//! | `timeit.timeit(f, number=n)`         | [`timeit()`]                              |
+//! | `timeit.repeat(f, repeat=r, number=n)` | [`timeit_stats()`], returning [`Timings`] |
+//! | `threading.Barrier(n, timeout=t)`    | [`Barrier`], failing with [`BarrierWaitError`] |
+//! | `queue.Queue` with several consumers | [`crossbeam_channel`], re-exported        |
+//!
+//! ```
+//! use concurrency_helpers::*;
+//! use std::thread;
+//!
+//! let seconds = timeit(1, || {
+//!     thread::scope(|s| {
+//!         for _ in 0..4 {
+//!             s.spawn(|| simulate_processing_time(0.01));
+//!         }
+//!     })
+//! });
+//! // Four threads that each sleep 10-20 ms finish together, not one after the other.
+//! assert!(seconds < 0.08, "took {seconds} s");
+//! ```
+
+pub mod barrier;
+pub mod random;
+pub mod simulate;
+pub mod timing;
+
+pub use barrier::{Barrier, BarrierWaitError};
+pub use crossbeam_channel;
+pub use random::{randint, random};
+pub use simulate::simulate_processing_time;
+pub use timing::{Timings, timeit, timeit_stats};

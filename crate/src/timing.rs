@@ -1,0 +1,159 @@
+//! Python's `timeit.timeit` and `timeit.repeat`.
+
+use std::fmt;
+use std::time::Instant;
+
+/// Runs `f` `number` times and returns the total time in seconds, like Python's
+/// `timeit.timeit(f, number=number)`.
+///
+/// The result is the total, not the mean: `timeit(10, f)` of a 0.1 s `f` is about
+/// 1.0. As in Python, `number = 0` runs nothing and returns about zero.
+///
+/// ```
+/// use concurrency_helpers::{timeit, simulate_processing_time};
+///
+/// let total = timeit(3, || simulate_processing_time(0.01));
+/// assert!(total >= 0.03);
+/// ```
+pub fn timeit<R>(number: usize, mut f: impl FnMut() -> R) -> f64 {
+    let start = Instant::now();
+    for _ in 0..number {
+        // Keep the result observable so the optimiser cannot drop the work.
+        std::hint::black_box(f());
+    }
+    start.elapsed().as_secs_f64()
+}
+
+/// Runs [`timeit(number, f)`](timeit) `repeat` times and summarises the totals, like
+/// Python's `timeit.repeat`, plus the statistics people compute from it.
+///
+/// The minimum is the figure to compare: the other runs measure the same work plus
+/// whatever else the machine was doing.
+///
+/// # Panics
+/// When `repeat` or `number` is zero: there would be no timing to summarise.
+///
+/// ```
+/// use concurrency_helpers::timeit_stats;
+///
+/// let timings = timeit_stats(5, 100, || (0..1000).sum::<u64>());
+/// assert_eq!(timings.runs.len(), 5);
+/// assert!(timings.min <= timings.median && timings.median <= timings.max);
+/// println!("{timings}"); // e.g. "5 runs of 100: min 0.000021 s, median ..."
+/// ```
+pub fn timeit_stats<R>(repeat: usize, number: usize, mut f: impl FnMut() -> R) -> Timings {
+    assert!(repeat > 0, "timeit_stats: repeat must be at least 1, got 0");
+    assert!(number > 0, "timeit_stats: number must be at least 1, got 0");
+    let runs: Vec<f64> = (0..repeat).map(|_| timeit(number, &mut f)).collect();
+    Timings::new(number, runs)
+}
+
+/// The totals of several [`timeit`] runs of `number` calls each, with their summary.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Timings {
+    /// Calls of the function per run.
+    pub number: usize,
+    /// Each run's total in seconds, in the order they ran.
+    pub runs: Vec<f64>,
+    /// The fastest run's total in seconds.
+    pub min: f64,
+    /// The median run's total in seconds (the mean of the middle two for an even count).
+    pub median: f64,
+    /// The slowest run's total in seconds.
+    pub max: f64,
+}
+
+impl Timings {
+    fn new(number: usize, runs: Vec<f64>) -> Self {
+        let mut sorted = runs.clone();
+        sorted.sort_by(f64::total_cmp);
+        let mid = sorted.len() / 2;
+        let median = if sorted.len() % 2 == 0 {
+            (sorted[mid - 1] + sorted[mid]) / 2.0
+        } else {
+            sorted[mid]
+        };
+        Timings {
+            number,
+            min: sorted[0],
+            median,
+            max: sorted[sorted.len() - 1],
+            runs,
+        }
+    }
+
+    /// The fastest time of one call, in seconds: `min / number`.
+    pub fn best_per_call(&self) -> f64 {
+        self.min / self.number as f64
+    }
+}
+
+impl fmt::Display for Timings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} runs of {}: min {:.6} s, median {:.6} s, max {:.6} s",
+            self.runs.len(),
+            self.number,
+            self.min,
+            self.median,
+            self.max
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeit_calls_exactly_number_times() {
+        let mut calls = 0;
+        timeit(7, || calls += 1);
+        assert_eq!(calls, 7);
+    }
+
+    #[test]
+    fn timeit_of_zero_runs_nothing() {
+        let mut calls = 0;
+        assert!(timeit(0, || calls += 1) < 0.01);
+        assert_eq!(calls, 0);
+    }
+
+    #[test]
+    fn timeit_returns_the_total() {
+        let total = timeit(3, || std::thread::sleep(std::time::Duration::from_millis(10)));
+        assert!(total >= 0.03, "{total}");
+    }
+
+    #[test]
+    fn stats_summarise_odd_and_even_counts() {
+        let odd = Timings::new(1, vec![3.0, 1.0, 2.0]);
+        assert_eq!((odd.min, odd.median, odd.max), (1.0, 2.0, 3.0));
+        assert_eq!(odd.runs, vec![3.0, 1.0, 2.0]);
+        let even = Timings::new(4, vec![4.0, 1.0, 2.0, 3.0]);
+        assert_eq!((even.min, even.median, even.max), (1.0, 2.5, 4.0));
+        assert_eq!(even.best_per_call(), 0.25);
+    }
+
+    #[test]
+    fn stats_run_repeat_times_number_calls() {
+        let mut calls = 0;
+        let t = timeit_stats(3, 4, || calls += 1);
+        assert_eq!(calls, 12);
+        assert_eq!(t.runs.len(), 3);
+        assert!(t.to_string().starts_with("3 runs of 4: min "));
+    }
+
+    #[test]
+    #[should_panic(expected = "repeat must be at least 1")]
+    fn stats_reject_zero_repeats() {
+        timeit_stats(0, 1, || ());
+    }
+
+    #[test]
+    #[should_panic(expected = "number must be at least 1")]
+    fn stats_reject_zero_number() {
+        timeit_stats(1, 0, || ());
+    }
+}
