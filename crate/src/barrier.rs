@@ -89,7 +89,10 @@ impl Barrier {
     /// # Panics
     /// When `parties` is zero: no group of threads could ever pass it.
     pub fn new(parties: usize, timeout: Duration) -> Self {
-        assert!(parties > 0, "Barrier::new: parties must be at least 1, got 0");
+        assert!(
+            parties > 0,
+            "Barrier::new: parties must be at least 1, got 0"
+        );
         Barrier {
             parties,
             timeout,
@@ -197,7 +200,9 @@ impl Barrier {
 
     /// The state stays consistent even if a waiter panicked, so poisoning is ignored.
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -222,7 +227,10 @@ mod tests {
         let barrier = Barrier::new(4, LONG);
         let mut indices: Vec<usize> = thread::scope(|s| {
             let handles: Vec<_> = (0..4).map(|_| s.spawn(|| barrier.wait())).collect();
-            handles.into_iter().map(|h| h.join().unwrap().unwrap()).collect()
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap().unwrap())
+                .collect()
         });
         indices.sort();
         assert_eq!(indices, vec![0, 1, 2, 3]);
@@ -277,7 +285,10 @@ mod tests {
         let start = Instant::now();
         assert!(barrier.wait().is_err());
         let waited = start.elapsed();
-        assert!(waited >= Duration::from_millis(30) && waited < LONG, "{waited:?}");
+        assert!(
+            waited >= Duration::from_millis(30) && waited < LONG,
+            "{waited:?}"
+        );
     }
 
     #[test]

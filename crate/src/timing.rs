@@ -68,7 +68,7 @@ impl Timings {
         let mut sorted = runs.clone();
         sorted.sort_by(f64::total_cmp);
         let mid = sorted.len() / 2;
-        let median = if sorted.len() % 2 == 0 {
+        let median = if sorted.len().is_multiple_of(2) {
             (sorted[mid - 1] + sorted[mid]) / 2.0
         } else {
             sorted[mid]
@@ -122,7 +122,9 @@ mod tests {
 
     #[test]
     fn timeit_returns_the_total() {
-        let total = timeit(3, || std::thread::sleep(std::time::Duration::from_millis(10)));
+        let total = timeit(3, || {
+            std::thread::sleep(std::time::Duration::from_millis(10))
+        });
         assert!(total >= 0.03, "{total}");
     }
 

@@ -1,0 +1,374 @@
+//! Project-local installation of the Rust Jupyter kernel (evcxr) and of JupyterLab.
+//!
+//! Everything lives under `.local/` in the repository: the `evcxr_jupyter` binary
+//! (`.local/cargo`), its build directory (`.local/build`, so an interrupted build
+//! resumes), a virtualenv with the pinned JupyterLab and nbconvert (`.local/venv`), the
+//! kernelspec inside that virtualenv, Jupyter's own config/data/runtime folders and
+//! evcxr's compiled-dependency cache. Nothing is written to `~/.local/share/jupyter`,
+//! `~/.jupyter` or `~/.cargo/bin`.
+//!
+//! [`ensure`] installs what is missing (idempotently, showing progress) and returns an
+//! [`Installation`], whose [`jupyter`](Installation::jupyter) builds `jupyter ...`
+//! commands that use this project's kernel even when another `rust` kernel is
+//! installed for the user.
+
+mod progress;
+
+use std::fmt;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+pub use progress::Step;
+
+/// The evcxr release this course is written and tested against.
+pub const EVCXR_VERSION: &str = "0.22.0";
+
+/// What went wrong during setup, in one line a learner can act on.
+#[derive(Debug)]
+pub struct SetupError(String);
+
+impl fmt::Display for SetupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for SetupError {}
+
+impl SetupError {
+    fn new(message: impl Into<String>) -> Self {
+        SetupError(message.into())
+    }
+}
+
+fn io_error(what: &str, path: &Path) -> impl FnOnce(io::Error) -> SetupError {
+    let context = format!("{what} {}", path.display());
+    move |e| SetupError(format!("kernel-setup: cannot {context}: {e}"))
+}
+
+pub type Result<T> = std::result::Result<T, SetupError>;
+
+/// The folders of one checkout of the course.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    /// The repository root (holds `notebooks/`).
+    pub root: PathBuf,
+}
+
+impl Layout {
+    /// The checkout this crate was built from.
+    pub fn of_this_checkout() -> Self {
+        let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+        Layout {
+            root: manifest_dir
+                .parent()
+                .expect("kernel-setup lives in the repository")
+                .to_path_buf(),
+        }
+    }
+
+    pub fn notebooks(&self) -> PathBuf {
+        self.root.join("notebooks")
+    }
+    fn local(&self) -> PathBuf {
+        self.root.join(".local")
+    }
+    fn cargo_root(&self) -> PathBuf {
+        self.local().join("cargo")
+    }
+    /// The installed kernel binary.
+    pub fn evcxr_jupyter(&self) -> PathBuf {
+        self.cargo_root().join("bin").join("evcxr_jupyter")
+    }
+    pub fn venv(&self) -> PathBuf {
+        self.local().join("venv")
+    }
+    fn venv_bin(&self) -> PathBuf {
+        self.venv().join("bin")
+    }
+    /// Where Jupyter finds the project's kernelspecs (put first on `JUPYTER_PATH`).
+    pub fn jupyter_path(&self) -> PathBuf {
+        self.venv().join("share").join("jupyter")
+    }
+    pub fn kernel_dir(&self) -> PathBuf {
+        self.jupyter_path().join("kernels").join("rust")
+    }
+    fn requirements(&self) -> PathBuf {
+        self.root.join("kernel-setup").join("requirements.txt")
+    }
+    fn evcxr_config(&self) -> PathBuf {
+        self.root.join("kernel-setup").join("evcxr-config")
+    }
+    /// Log files of the long installation steps.
+    pub fn logs(&self) -> PathBuf {
+        self.local().join("logs")
+    }
+}
+
+/// A complete installation: the kernel is registered and Jupyter can run it.
+#[derive(Debug, Clone)]
+pub struct Installation {
+    pub layout: Layout,
+}
+
+impl Installation {
+    /// `jupyter <subcommand>` from the project's virtualenv, with the project's kernel
+    /// first on Jupyter's search path and Jupyter's state kept under `.local/jupyter`.
+    pub fn jupyter(&self, subcommand: &str) -> Command {
+        let layout = &self.layout;
+        let mut command = Command::new(layout.venv_bin().join("jupyter"));
+        command.arg(subcommand);
+        let jupyter_home = layout.local().join("jupyter");
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let mut paths = vec![layout.venv_bin()];
+        paths.extend(std::env::split_paths(&path));
+        command
+            .env(
+                "PATH",
+                std::env::join_paths(paths).expect("PATH entries are valid"),
+            )
+            .env("VIRTUAL_ENV", layout.venv())
+            .env("JUPYTER_PATH", layout.jupyter_path())
+            .env("JUPYTER_CONFIG_DIR", jupyter_home.join("config"))
+            .env("JUPYTER_DATA_DIR", jupyter_home.join("data"))
+            .env("JUPYTER_RUNTIME_DIR", jupyter_home.join("runtime"))
+            .env("JUPYTER_PLATFORM_DIRS", "1")
+            .env_remove("PYTHONHOME");
+        command
+    }
+}
+
+/// Installs whatever is missing and returns the installation. A second call that
+/// finds everything in place only checks files and takes well under a second.
+pub fn ensure(layout: &Layout) -> Result<Installation> {
+    fs::create_dir_all(layout.logs()).map_err(io_error("create", &layout.logs()))?;
+    let lock_path = layout.local().join("setup.lock");
+    let lock = fs::File::create(&lock_path).map_err(io_error("create", &lock_path))?;
+    if lock.try_lock().is_err() {
+        eprintln!("kernel-setup: another setup is running in this checkout; waiting for it...");
+        lock.lock().map_err(io_error("lock", &lock_path))?;
+    }
+    check_prerequisites()?;
+    ensure_evcxr(layout)?;
+    ensure_venv(layout)?;
+    ensure_kernelspec(layout)?;
+    Ok(Installation {
+        layout: layout.clone(),
+    })
+}
+
+fn check_prerequisites() -> Result<()> {
+    let runs = |program: &str, args: &[&str]| {
+        Command::new(program)
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !runs("cargo", &["--version"]) {
+        return Err(SetupError::new(
+            "kernel-setup: `cargo` is not on PATH; install the Rust toolchain (https://rustup.rs) and retry",
+        ));
+    }
+    if !runs("python3", &["-c", "import venv, ensurepip"]) {
+        return Err(SetupError::new(
+            "kernel-setup: needs `python3` (3.9 or newer) with the venv module; on Debian/Ubuntu: apt-get install python3-venv",
+        ));
+    }
+    Ok(())
+}
+
+/// Whether cargo's install record in `root` lists `evcxr_jupyter` at the pinned version.
+fn evcxr_installed(layout: &Layout) -> bool {
+    let record = fs::read_to_string(layout.cargo_root().join(".crates.toml")).unwrap_or_default();
+    layout.evcxr_jupyter().is_file()
+        && record.contains(&format!("\"evcxr_jupyter {EVCXR_VERSION} "))
+}
+
+fn ensure_evcxr(layout: &Layout) -> Result<()> {
+    if evcxr_installed(layout) {
+        return Ok(());
+    }
+    let step = Step::start(
+        &format!("building evcxr_jupyter {EVCXR_VERSION} into .local/cargo"),
+        "about 10 min on 2 cores, once; an interrupted build resumes",
+    );
+    // A build directory of our own (not a temporary one) lets an interrupted build
+    // resume; cargo installs the binary only once it is complete.
+    let mut command = Command::new("cargo");
+    command
+        .args([
+            "install",
+            "evcxr_jupyter",
+            "--locked",
+            "--version",
+            EVCXR_VERSION,
+        ])
+        .arg("--root")
+        .arg(layout.cargo_root())
+        .env("CARGO_TARGET_DIR", layout.local().join("build"))
+        .env_remove("RUSTFLAGS");
+    step.run(
+        command,
+        &layout.logs().join("evcxr-build.log"),
+        Duration::from_secs(60 * 60),
+    )?;
+    if !evcxr_installed(layout) {
+        return Err(SetupError::new(format!(
+            "kernel-setup: cargo install finished but {} is missing; see {}",
+            layout.evcxr_jupyter().display(),
+            layout.logs().join("evcxr-build.log").display()
+        )));
+    }
+    step.done();
+    Ok(())
+}
+
+fn ensure_venv(layout: &Layout) -> Result<()> {
+    let requirements = fs::read_to_string(layout.requirements())
+        .map_err(io_error("read", &layout.requirements()))?;
+    let stamp = layout.venv().join("installed-requirements.txt");
+    if fs::read_to_string(&stamp).is_ok_and(|installed| installed == requirements) {
+        return Ok(());
+    }
+    let step = Step::start(
+        "installing the pinned JupyterLab and nbconvert into .local/venv",
+        "about 1 min, once",
+    );
+    let python = layout.venv_bin().join("python");
+    let pip_works = Command::new(&python)
+        .args(["-m", "pip", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !pip_works {
+        // A virtualenv from an interrupted run may lack pip; start it afresh.
+        if layout.venv().exists() {
+            fs::remove_dir_all(layout.venv()).map_err(io_error("remove", &layout.venv()))?;
+        }
+        let mut venv = Command::new("python3");
+        venv.args(["-m", "venv"]).arg(layout.venv());
+        step.run(
+            venv,
+            &layout.logs().join("venv.log"),
+            Duration::from_secs(5 * 60),
+        )?;
+    }
+    let mut pip = Command::new(&python);
+    pip.args([
+        "-m",
+        "pip",
+        "install",
+        "--disable-pip-version-check",
+        "--no-input",
+        "-r",
+    ])
+    .arg(layout.requirements());
+    step.run(
+        pip,
+        &layout.logs().join("pip.log"),
+        Duration::from_secs(30 * 60),
+    )?;
+    fs::write(&stamp, requirements).map_err(io_error("write", &stamp))?;
+    step.done();
+    Ok(())
+}
+
+/// The kernelspec, as evcxr's own `--install` writes it, plus the environment that
+/// keeps the kernel's configuration, cache and self-update inside the project.
+fn kernel_json(layout: &Layout) -> String {
+    let cache = layout.local().join("cache");
+    let env = [
+        ("EVCXR_CONFIG_DIR", layout.evcxr_config()),
+        // evcxr keeps its compiled-dependency cache in $XDG_CACHE_HOME/evcxr.
+        ("XDG_CACHE_HOME", cache),
+        // evcxr re-installs its kernelspec at start-up when the one in
+        // $JUPYTER_PATH/kernels/rust differs from its version: pointing it here keeps
+        // it from touching a user's global `rust` kernel.
+        ("JUPYTER_PATH", layout.jupyter_path()),
+    ];
+    let env: Vec<String> = env
+        .iter()
+        .map(|(key, value)| {
+            format!(
+                "    {}: {}",
+                json_string(key),
+                json_string(&value.to_string_lossy())
+            )
+        })
+        .collect();
+    format!(
+        "{{\n  \"argv\": [{}, \"--control_file\", \"{{connection_file}}\"],\n  \"display_name\": \"Rust\",\n  \"language\": \"rust\",\n  \"interrupt_mode\": \"message\",\n  \"env\": {{\n{}\n  }}\n}}\n",
+        json_string(&layout.evcxr_jupyter().to_string_lossy()),
+        env.join(",\n")
+    )
+}
+
+fn json_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn ensure_kernelspec(layout: &Layout) -> Result<()> {
+    let wanted = kernel_json(layout);
+    let kernel_json_path = layout.kernel_dir().join("kernel.json");
+    if fs::read_to_string(&kernel_json_path).is_ok_and(|current| current == wanted)
+        && layout.kernel_dir().join("version.txt").is_file()
+    {
+        return Ok(());
+    }
+    let step = Step::start("registering the Rust kernel in .local/venv", "a second");
+    // evcxr's --install writes the logos and client files next to kernel.json.
+    let mut install = Command::new(layout.evcxr_jupyter());
+    install
+        .arg("--install")
+        .env("JUPYTER_PATH", layout.jupyter_path());
+    step.run(
+        install,
+        &layout.logs().join("kernel-install.log"),
+        Duration::from_secs(60),
+    )?;
+    let tmp = kernel_json_path.with_extension("json.tmp");
+    fs::write(&tmp, wanted).map_err(io_error("write", &tmp))?;
+    fs::rename(&tmp, &kernel_json_path).map_err(io_error("write", &kernel_json_path))?;
+    step.done();
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kernel_json_is_valid_and_points_inside_the_project() {
+        let layout = Layout {
+            root: PathBuf::from("/home/a \"quoted\" dir"),
+        };
+        let json = kernel_json(&layout);
+        assert!(
+            json.contains(r#""/home/a \"quoted\" dir/.local/cargo/bin/evcxr_jupyter""#),
+            "{json}"
+        );
+        assert!(
+            json.contains(r#""JUPYTER_PATH": "/home/a \"quoted\" dir/.local/venv/share/jupyter""#)
+        );
+        assert!(json.contains(r#""display_name": "Rust""#));
+    }
+
+    #[test]
+    fn json_strings_escape_control_characters() {
+        assert_eq!(json_string("a\\b\n"), r#""a\\b\u000a""#);
+    }
+}

@@ -1,0 +1,60 @@
+//! `kernel-setup [setup | lab [ARGS] | jupyter SUBCOMMAND [ARGS]]`
+//!
+//! - `setup` (the default): install what is missing, then say where everything is.
+//! - `lab`: the same, then JupyterLab on `notebooks/` (this is `cargo lab`).
+//! - `jupyter ...`: any Jupyter command with the project's kernel and folders, e.g.
+//!   `cargo run -p kernel-setup -- jupyter nbconvert --to slides notebooks/slides/*.ipynb`.
+
+use kernel_setup::{Layout, ensure};
+use std::os::unix::process::CommandExt;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1);
+    let action = args.next().unwrap_or_else(|| "setup".to_owned());
+    let rest: Vec<String> = args.collect();
+    if !matches!(action.as_str(), "setup" | "lab" | "jupyter")
+        || (action == "jupyter" && rest.is_empty())
+    {
+        eprintln!(
+            "usage: kernel-setup [setup | lab [JUPYTERLAB ARGS] | jupyter SUBCOMMAND [ARGS]]"
+        );
+        return ExitCode::from(2);
+    }
+    let layout = Layout::of_this_checkout();
+    let installation = match ensure(&layout) {
+        Ok(installation) => installation,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut command = match action.as_str() {
+        "setup" => {
+            eprintln!(
+                "kernel-setup: ready. Kernel `rust` (evcxr {}) in {}",
+                kernel_setup::EVCXR_VERSION,
+                layout.kernel_dir().display()
+            );
+            return ExitCode::SUCCESS;
+        }
+        "lab" => {
+            let mut lab = installation.jupyter("lab");
+            lab.arg(format!(
+                "--ServerApp.root_dir={}",
+                layout.notebooks().display()
+            ));
+            lab.args(&rest);
+            lab
+        }
+        _ => {
+            let mut jupyter = installation.jupyter(&rest[0]);
+            jupyter.args(&rest[1..]);
+            jupyter
+        }
+    };
+    // Hand the terminal over: Ctrl-C then reaches Jupyter directly.
+    let error = command.exec();
+    eprintln!("kernel-setup: cannot start {command:?}: {error}");
+    ExitCode::FAILURE
+}

@@ -1,0 +1,147 @@
+//! Visible progress for the long installation steps.
+
+use crate::{Result, SetupError};
+use std::fs::File;
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// How often a running step reports that it is still alive.
+const HEARTBEAT: Duration = Duration::from_secs(20);
+
+/// One installation step: says what it does and how long that usually takes, runs
+/// commands with their output in a log file, and reports progress while they run.
+pub struct Step {
+    title: String,
+    started: Instant,
+}
+
+#[derive(Default)]
+struct Activity {
+    lines: usize,
+    compiled: usize,
+    last: String,
+}
+
+impl Step {
+    pub fn start(title: &str, typical: &str) -> Step {
+        eprintln!("kernel-setup: {title} ({typical})...");
+        Step {
+            title: title.to_owned(),
+            started: Instant::now(),
+        }
+    }
+
+    /// Runs `command` to completion within `limit`, its output going to `log`.
+    pub fn run(&self, mut command: Command, log: &Path, limit: Duration) -> Result<()> {
+        let log_file = File::create(log).map_err(|e| {
+            SetupError(format!(
+                "kernel-setup: cannot create {}: {e}",
+                log.display()
+            ))
+        })?;
+        let log_file = Arc::new(Mutex::new(log_file));
+        let activity = Arc::new(Mutex::new(Activity::default()));
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| SetupError(format!("kernel-setup: cannot start {command:?}: {e}")))?;
+        let readers = [
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+            child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+        ]
+        .into_iter()
+        .flatten()
+        .map(|stream| {
+            let (log_file, activity) = (Arc::clone(&log_file), Arc::clone(&activity));
+            thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(|l| l.ok()) {
+                    let _ = writeln!(log_file.lock().unwrap(), "{line}");
+                    let mut a = activity.lock().unwrap();
+                    a.lines += 1;
+                    if line.trim_start().starts_with("Compiling ") {
+                        a.compiled += 1;
+                    }
+                    if !line.trim().is_empty() {
+                        a.last = line.trim().chars().take(70).collect();
+                    }
+                }
+            })
+        })
+        .collect::<Vec<_>>();
+        let step_started = Instant::now();
+        let mut next_report = step_started + HEARTBEAT;
+        let status = loop {
+            if let Some(status) = child
+                .try_wait()
+                .map_err(|e| SetupError(format!("kernel-setup: {e}")))?
+            {
+                break status;
+            }
+            if step_started.elapsed() > limit {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(SetupError(format!(
+                    "kernel-setup: {} did not finish within {} min; see {} (the next run resumes)",
+                    self.title,
+                    limit.as_secs() / 60,
+                    log.display()
+                )));
+            }
+            if Instant::now() >= next_report {
+                let a = activity.lock().unwrap();
+                let counted = if a.compiled > 0 {
+                    format!("{} crates compiled", a.compiled)
+                } else {
+                    format!("{} lines of output", a.lines)
+                };
+                eprintln!(
+                    "  ... {}, {counted}; now: {}",
+                    elapsed(self.started),
+                    a.last
+                );
+                next_report += HEARTBEAT;
+            }
+            thread::sleep(Duration::from_millis(100));
+        };
+        for reader in readers {
+            let _ = reader.join();
+        }
+        if status.success() {
+            return Ok(());
+        }
+        let tail = std::fs::read_to_string(log).unwrap_or_default();
+        let tail: Vec<&str> = tail.lines().rev().take(15).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        Err(SetupError(format!(
+            "kernel-setup: {} failed ({status}); last lines of {}:\n{}",
+            self.title,
+            log.display(),
+            tail.join("\n")
+        )))
+    }
+
+    pub fn done(&self) {
+        eprintln!("kernel-setup: done in {}", elapsed(self.started));
+    }
+}
+
+fn elapsed(since: Instant) -> String {
+    let s = since.elapsed().as_secs();
+    if s >= 60 {
+        format!("{}m{:02}s", s / 60, s % 60)
+    } else {
+        format!("{s}s")
+    }
+}

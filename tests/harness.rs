@@ -1,0 +1,146 @@
+//! The harness tested on fixture notebooks: one that passes, and ones that fail to
+//! compile, panic, hang or are not notebooks at all. Each failure must be reported as
+//! a failure that names the right cell, within its timeout, leaving no kernel behind.
+
+use kernel_setup::{Layout, ensure};
+use libtest_mimic::{Arguments, Failed, Trial};
+use notebook_harness::{Execution, Failure, Runner};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+type Expectation = fn(Result<Execution, Failure>) -> Result<(), String>;
+
+fn expect_failure_at(
+    result: Result<Execution, Failure>,
+    index: usize,
+    text: &str,
+) -> Result<(), String> {
+    let failure = match result {
+        Ok(_) => return Err("the notebook should have failed but passed".to_owned()),
+        Err(failure) => failure,
+    };
+    let report = failure.to_string();
+    match &failure.cell {
+        Some((at, _)) if *at == index => {}
+        other => {
+            return Err(format!(
+                "expected the failure at cell {index}, got {other:?}: {report}"
+            ));
+        }
+    }
+    if !report.contains(text) {
+        return Err(format!("the report should mention `{text}`:\n{report}"));
+    }
+    Ok(())
+}
+
+const FIXTURES: &[(&str, Expectation)] = &[
+    ("passes", |result| {
+        let execution = result.map_err(|f| f.to_string())?;
+        let nb = &execution.notebook;
+        let value = nb.cell("x + 2")?.number()?;
+        if value != 42.0 {
+            return Err(format!("x + 2 displayed {value}"));
+        }
+        let tagged = nb.cell("not a number")?;
+        let error = tagged
+            .error()
+            .ok_or("the raises-exception cell has no error output")?;
+        if !error.contains("mismatched types") {
+            return Err(format!("expected the compiler's error text, got: {error}"));
+        }
+        nb.cell("still running")?.expect_text("still running: 40")
+    }),
+    ("compile_error", |result| {
+        expect_failure_at(result, 2, "mismatched types")
+    }),
+    ("panics", |result| {
+        expect_failure_at(result, 1, "deliberate panic in a fixture")
+    }),
+    ("hangs", |result| {
+        expect_failure_at(result, 1, "did not finish within its timeout")
+    }),
+    ("raises_but_succeeds", |result| {
+        expect_failure_at(
+            result,
+            0,
+            "tagged `raises-exception` but ran without an error",
+        )
+    }),
+    ("not_json", |result| match result {
+        Err(failure) if failure.to_string().contains("not a valid notebook") => Ok(()),
+        other => Err(format!(
+            "expected a report that the file is not a notebook, got {other:?}"
+        )),
+    }),
+];
+
+fn no_kernel_left(runner: &Runner) -> Result<(), String> {
+    match runner.running_kernels() {
+        0 => Ok(()),
+        n => Err(format!(
+            "{n} kernel process(es) still running after the run"
+        )),
+    }
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    let layout = Layout::of_this_checkout();
+    let fixtures = layout.root.join("tests").join("fixtures");
+    let runner = if args.list {
+        None
+    } else {
+        Some(
+            ensure(&layout)
+                .map_err(|e| e.to_string())
+                .map(|installation| {
+                    let mut runner = Runner::new(installation);
+                    runner.cell_timeout = Duration::from_secs(30);
+                    runner.output_dir = layout.root.join("target").join("executed-fixtures");
+                    Arc::new(runner)
+                }),
+        )
+    };
+    let runner_for =
+        move |runner: &Option<Result<Arc<Runner>, String>>| -> Result<Arc<Runner>, Failed> {
+            runner
+                .clone()
+                .expect("set up unless listing")
+                .map_err(Failed::from)
+        };
+
+    let mut trials: Vec<Trial> = FIXTURES
+        .iter()
+        .map(|&(name, expectation)| {
+            let runner = runner.clone();
+            let path = fixtures.join(format!("{name}.ipynb"));
+            Trial::test(format!("fixture::{name}"), move || {
+                let runner = runner_for(&runner)?;
+                expectation(runner.execute(&path, Path::new(&format!("{name}.ipynb"))))?;
+                Ok(no_kernel_left(&runner)?)
+            })
+        })
+        .collect();
+
+    let path = fixtures.join("hangs.ipynb");
+    trials.push(Trial::test(
+        "whole_notebook_timeout_kills_nbconvert_and_kernel",
+        move || {
+            let mut runner = (*runner_for(&runner)?).clone();
+            runner.cell_timeout = Duration::from_secs(600);
+            runner.notebook_timeout = Duration::from_secs(40);
+            let started = std::time::Instant::now();
+            let result = runner.execute(&path, Path::new("hangs-whole.ipynb"));
+            if started.elapsed() > Duration::from_secs(60) {
+                return Err(
+                    format!("took {:?} to give up on a 40 s limit", started.elapsed()).into(),
+                );
+            }
+            expect_failure_at(result, 1, "did not finish within 40 s")?;
+            Ok(no_kernel_left(&runner)?)
+        },
+    ));
+    libtest_mimic::run(&args, trials).exit();
+}

@@ -1,0 +1,58 @@
+//! One test per notebook under `notebooks/`: it must execute headlessly, cleanly, and
+//! show what it teaches (the claims in `claims/`). A second test per notebook checks
+//! that it is committed without outputs.
+//!
+//! Notebooks run one at a time (`--test-threads` defaults to 1 here): their timing
+//! lessons compare threads on this machine's cores and must not share them.
+
+mod claims;
+
+use kernel_setup::{Layout, ensure};
+use libtest_mimic::{Arguments, Trial};
+use notebook_harness::{Runner, check_committed_clean, notebooks_under};
+use std::sync::Arc;
+
+fn main() {
+    let mut args = Arguments::from_args();
+    args.test_threads.get_or_insert(1);
+    let layout = Layout::of_this_checkout();
+    let notebooks = notebooks_under(&layout.notebooks());
+    // Listing tests must not install anything.
+    let runner = if args.list {
+        None
+    } else {
+        Some(
+            ensure(&layout)
+                .map(|i| Arc::new(Runner::new(i)))
+                .map_err(|e| e.to_string()),
+        )
+    };
+
+    let mut trials = Vec::new();
+    for name in notebooks {
+        let path = layout.notebooks().join(&name);
+        let label = name.display().to_string();
+        let committed = path.clone();
+        trials.push(Trial::test(
+            format!("committed_clean::{label}"),
+            move || Ok(check_committed_clean(&committed)?),
+        ));
+        let runner = runner.clone();
+        trials.push(Trial::test(format!("executes::{label}"), move || {
+            let runner = match runner.expect("set up unless listing") {
+                Ok(runner) => runner,
+                Err(setup_error) => return Err(setup_error.into()),
+            };
+            let execution = runner.execute(&path, &name).map_err(|f| f.to_string())?;
+            println!(
+                "{label}: executed in {:.1} s",
+                execution.wall_time.as_secs_f64()
+            );
+            if let Some(check) = claims::for_notebook(&label) {
+                check(&execution.notebook).map_err(|e| format!("{label}: {e}"))?;
+            }
+            Ok(())
+        }));
+    }
+    libtest_mimic::run(&args, trials).exit();
+}

@@ -1,0 +1,67 @@
+//! Executes notebooks headlessly with `jupyter nbconvert --execute` on the project's
+//! kernel and reads what they printed, so tests can check the lessons' claims.
+//!
+//! A failure names the notebook, the cell (index and first line) and the kernel's
+//! error text; a hung cell or notebook is killed, with its kernel, after its timeout.
+
+mod notebook;
+mod process;
+mod runner;
+
+pub use notebook::{Cell, CellKind, Notebook, Output};
+pub use runner::{Execution, Failure, Runner};
+use std::path::{Path, PathBuf};
+
+/// The result of checking one claim: `Err` says what was expected and what was found.
+pub type Check = Result<(), String>;
+
+/// Every notebook below `dir`, sorted, as paths relative to `dir`.
+pub fn notebooks_under(dir: &Path) -> Vec<PathBuf> {
+    fn walk(dir: &Path, base: &Path, found: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() && path.file_name().is_some_and(|n| n != ".ipynb_checkpoints") {
+                walk(&path, base, found);
+            } else if path.extension().is_some_and(|e| e == "ipynb") {
+                found.push(path.strip_prefix(base).expect("below base").to_owned());
+            }
+        }
+    }
+    let mut found = Vec::new();
+    walk(dir, dir, &mut found);
+    found.sort();
+    found
+}
+
+/// A notebook as committed must carry no outputs or execution counts, so that learners
+/// start from a clean page and diffs show only what changed in the lesson.
+pub fn check_committed_clean(path: &Path) -> Check {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let json: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| format!("{}: not valid JSON: {e}", path.display()))?;
+    let notebook = Notebook::parse(path, &text)?;
+    for (cell, raw) in notebook
+        .cells
+        .iter()
+        .zip(json["cells"].as_array().into_iter().flatten())
+    {
+        if !cell.outputs.is_empty() || !raw["execution_count"].is_null() {
+            return Err(format!(
+                "{}: cell {} (`{}`) is committed with outputs or an execution count; clear them (Edit > Clear Outputs of All Cells) and save",
+                path.display(),
+                cell.index,
+                cell.first_line()
+            ));
+        }
+    }
+    if json["metadata"]["kernelspec"]["name"] != "rust" {
+        return Err(format!(
+            "{}: kernelspec name should be `rust`",
+            path.display()
+        ));
+    }
+    Ok(())
+}
