@@ -219,6 +219,26 @@ impl Cell {
         })
     }
 
+    /// The panic message printed under the cell, if a thread panicked while it ran.
+    ///
+    /// The kernel catches panics so that a learner keeps their variables
+    /// (`preserve_vars_on_panic`), which means nbconvert sees no error: this is
+    /// how the harness still notices them.
+    pub fn panic(&self) -> Option<String> {
+        self.outputs.iter().find_map(|o| match o {
+            Output::Stream { name, text } if name == "stderr" => {
+                let at = text.find("panicked at")?;
+                let start = text[..at].rfind("thread ").unwrap_or(at);
+                let message: Vec<&str> = text[start..]
+                    .lines()
+                    .take_while(|l| !l.starts_with("stack backtrace") && !l.starts_with("note:"))
+                    .collect();
+                Some(message.join("\n"))
+            }
+            _ => None,
+        })
+    }
+
     /// The value the cell displayed (its last expression), e.g. what `timeit` returned.
     pub fn value(&self) -> Option<String> {
         self.outputs.iter().rev().find_map(|o| match o {
@@ -318,5 +338,22 @@ mod tests {
     fn invalid_json_is_reported_with_the_path() {
         let err = Notebook::parse(Path::new("bad.ipynb"), "{").unwrap_err();
         assert!(err.starts_with("bad.ipynb: not a valid notebook"), "{err}");
+    }
+
+    #[test]
+    fn finds_a_panic_message_in_stderr() {
+        let nb = Notebook::parse(
+            Path::new("t.ipynb"),
+            r##"{"cells": [{"cell_type": "code", "metadata": {}, "source": "panic!()",
+                "outputs": [{"output_type": "stream", "name": "stderr",
+                  "text": "\nthread '<unnamed>' (7) panicked at src/lib.rs:6:1:\nboom\nstack backtrace:\n   0: x\n"}]}],
+                "metadata": {}, "nbformat": 4, "nbformat_minor": 5}"##,
+        )
+        .unwrap();
+        assert_eq!(
+            nb.cells[0].panic().unwrap(),
+            "thread '<unnamed>' (7) panicked at src/lib.rs:6:1:\nboom"
+        );
+        assert!(nb.cell("panic!()").unwrap().error().is_none());
     }
 }

@@ -108,7 +108,10 @@ impl Runner {
 
         let mut command = self.installation.jupyter("nbconvert");
         command
-            .args(["--to", "notebook", "--execute", "--log-level=DEBUG"])
+            // Errors are judged below on the executed copy, which then holds the
+            // kernel's full error text and everything the other cells printed.
+            .args(["--to", "notebook", "--execute", "--allow-errors"])
+            .arg("--log-level=DEBUG")
             .arg(format!(
                 "--ExecutePreprocessor.timeout={}",
                 self.cell_timeout.as_secs()
@@ -175,15 +178,26 @@ impl Runner {
             ));
         }
         let executed = Notebook::load(&output).map_err(|e| fail(None, e))?;
-        if let Some(cell) = executed.code_cells().find(|c| {
-            c.tags.iter().any(|t| t == "raises-exception")
-                && !c.source.trim().is_empty()
-                && c.error().is_none()
-        }) {
-            return Err(fail(
-                Some(cell),
-                "is tagged `raises-exception` but ran without an error".to_owned(),
-            ));
+        for cell in executed.code_cells() {
+            let expects_error = cell.tags.iter().any(|t| t == "raises-exception");
+            match (expects_error, cell.error(), cell.panic()) {
+                (false, Some(error), _) => {
+                    return Err(fail(
+                        Some(cell),
+                        format!("the cell failed:\n{}", strip_ansi(&error).trim()),
+                    ));
+                }
+                (false, None, Some(panic)) => {
+                    return Err(fail(Some(cell), format!("a thread panicked:\n{panic}")));
+                }
+                (true, None, None) if !cell.source.trim().is_empty() => {
+                    return Err(fail(
+                        Some(cell),
+                        "is tagged `raises-exception` but ran without an error".to_owned(),
+                    ));
+                }
+                _ => {}
+            }
         }
         Ok(Execution {
             notebook: executed,
@@ -206,16 +220,6 @@ fn last_cell_started<'a>(notebook: &'a Notebook, log: &str) -> Option<&'a crate:
 /// The kernel's error text, or what else stopped nbconvert, in a few lines.
 fn explain(log: &str) -> String {
     let log = strip_ansi(log);
-    const CELL_ERROR: &str = "An error occurred while executing the following cell:";
-    if let Some(at) = log.rfind(CELL_ERROR) {
-        // The cell's source sits between two dashed lines; the kernel's error follows.
-        let rest = &log[at..];
-        let error = rest
-            .splitn(3, "------------------\n")
-            .nth(2)
-            .unwrap_or(rest);
-        return format!("the cell failed:\n{}", error.trim());
-    }
     if let Some(line) = log
         .lines()
         .rev()
@@ -262,11 +266,8 @@ mod tests {
     }
 
     #[test]
-    fn quotes_the_kernel_error_after_the_cell_source() {
-        let log = "noise\nAn error occurred while executing the following cell:\n------------------\nlet x: i32 = \"a\";\n------------------\n\n\u{1b}[31merror[E0308]\u{1b}[0m: mismatched types\n";
-        assert_eq!(
-            explain(log),
-            "the cell failed:\nerror[E0308]: mismatched types"
-        );
+    fn names_a_timeout_before_other_causes() {
+        let log = "[D] Executing cell:\nloop {}\nnbclient.exceptions.CellTimeoutError: A cell timed out while it was being executed, after 30 seconds.\n";
+        assert!(explain(log).starts_with("the cell did not finish within its timeout"));
     }
 }
