@@ -1,12 +1,15 @@
 //! What each notebook must show when executed, keyed by its path below `notebooks/`.
 //!
-//! A claim points at a cell by a snippet of its code (`nb.cell("run_tasks(server3")`),
+//! A claim points at a cell by a snippet of its code (`nb.cell("run_tasks(|| server3")`),
 //! so an instructor who edits a cell sees which claim to update when it fails.
+
+mod topic_410_concurrency;
 
 use notebook_harness::{Check, Notebook};
 
 pub fn for_notebook(name: &str) -> Option<fn(&Notebook) -> Check> {
     match name {
+        "slides/topic_410_concurrency.ipynb" => Some(topic_410_concurrency::check),
         _ => None,
     }
 }

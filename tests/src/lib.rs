@@ -15,6 +15,11 @@ use std::path::{Path, PathBuf};
 /// The result of checking one claim: `Err` says what was expected and what was found.
 pub type Check = Result<(), String>;
 
+/// `Ok` when `ok`, else the message (built only then).
+pub fn ensure(ok: bool, message: impl FnOnce() -> String) -> Check {
+    if ok { Ok(()) } else { Err(message()) }
+}
+
 /// Every notebook below `dir`, sorted, as paths relative to `dir`.
 pub fn notebooks_under(dir: &Path) -> Vec<PathBuf> {
     fn walk(dir: &Path, base: &Path, found: &mut Vec<PathBuf>) {

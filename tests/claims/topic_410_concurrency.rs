@@ -1,0 +1,219 @@
+//! `slides/topic_410_concurrency.ipynb`: what the lesson says, checked on what it printed.
+//!
+//! Timing claims compare figures measured in the same run, with wide margins, so they
+//! hold on a loaded two-core machine.
+
+use notebook_harness::{Cell, Check, Notebook, ensure};
+
+pub fn check(nb: &Notebook) -> Check {
+    background_thread(nb)?;
+    requests(nb)?;
+    compiler_rejects_unsynchronised_results(nb)?;
+    parallel_computation(nb)?;
+    lost_and_kept_updates(nb)?;
+    barriers(nb)?;
+    locks(nb)?;
+    condition_variables(nb)?;
+    queues(nb)
+}
+
+fn background_thread(nb: &Notebook) -> Check {
+    nb.cell("!my_thread.is_finished()")?
+        .expect_text("My thread is alive: true")?;
+    let join = nb.cell("my_thread.join()")?;
+    let text = join.text();
+    match (
+        text.find("Stopping..."),
+        text.find("This should run only after"),
+    ) {
+        (Some(stop), Some(after)) if stop < after => {}
+        _ => {
+            return Err(join
+                .describe("should print the thread's `Stopping...` before the line after `join`"));
+        }
+    }
+    join.expect_text("My thread is done: Ok(())")
+}
+
+fn requests(nb: &Notebook) -> Check {
+    let timing = |call: &str| nb.cell(&format!("timeit(10, || {call})"))?.number();
+    let seq5 = timing("process_requests_sequentially(5)")?;
+    let seq10 = timing("process_requests_sequentially(10)")?;
+    // Every request sleeps at least 0.1 s, so 10 runs of 5 take at least 5 s.
+    ensure(seq5 >= 5.0 && seq10 >= 10.0, || {
+        format!("sequential timings below their sleeping time: {seq5} s, {seq10} s")
+    })?;
+    ensure((1.5..=2.6).contains(&(seq10 / seq5)), || {
+        format!(
+            "twice the requests should take about twice as long sequentially: {seq5} s, then {seq10} s"
+        )
+    })?;
+    for variant in [
+        "process_requests_concurrently",
+        "process_requests_concurrently_2",
+    ] {
+        for n in [5, 10, 100] {
+            let t = timing(&format!("{variant}({n})"))?;
+            // Near one request's time (10 runs of 0.1-0.2 s), whatever the count.
+            ensure(t >= 1.0 && t < seq5 / 2.0, || {
+                format!(
+                    "{variant}({n}) took {t} s for 10 runs; sequentially 5 requests took {seq5} s"
+                )
+            })?;
+        }
+        // `move` gives each thread its own `i`: every request appears once.
+        let cell = nb.cell(&format!("{variant}(5)"))?;
+        let shown = cell.value().unwrap_or_default();
+        for i in 0..5 {
+            ensure(shown.matches(&format!("\"->{i}\"")).count() == 1, || {
+                cell.describe(&format!("should return request {i} exactly once"))
+            })?;
+        }
+    }
+    Ok(())
+}
+
+fn compiler_rejects_unsynchronised_results(nb: &Notebook) -> Check {
+    let cell = nb.cell("let results = &mut results;")?;
+    let error = cell.error().unwrap_or_default();
+    ensure(
+        error.contains("E0499") && error.contains("cannot borrow `results` as mutable"),
+        || cell.describe(&format!("should be rejected with E0499, got: {error}")),
+    )
+}
+
+fn parallel_computation(nb: &Notebook) -> Check {
+    nb.cell("perform_computations_concurrently(5)")?
+        .expect_text("1000000")?;
+    let cell = nb.cell("speed-up")?;
+    let cores = first(cell, "cores: ")?;
+    let speed_up = first(cell, "speed-up: ")?;
+    // Two cores give about 1.9x idle; a busy neighbour on one core still leaves 1.3x.
+    let expected = if cores >= 2.0 { 1.3 } else { 0.7 };
+    ensure(speed_up >= expected, || {
+        cell.describe(&format!(
+            "speed-up {speed_up} on {cores} cores, expected at least {expected}"
+        ))
+    })
+}
+
+fn lost_and_kept_updates(nb: &Notebook) -> Check {
+    let lost = nb.cell("s.spawn(|| add_ones(&result));")?;
+    let result = first(lost, "result = ")?;
+    ensure(result < 1_000_000.0, || {
+        lost.describe("read-then-write from 100 threads should lose updates")
+    })?;
+    for snippet in [
+        "s.spawn(|| add_ones_locked(&result_lock));",
+        "s.spawn(|| add_ones_atomic(&result));",
+    ] {
+        nb.cell(snippet)?.expect_text("result = 1000000\n")?;
+    }
+    nb.cell("s.spawn(|| append_one(&result_list));")?
+        .expect_text("Length of result_list: 10000000\n")
+}
+
+fn barriers(nb: &Notebook) -> Check {
+    for source in [
+        "println!(\"client: {:?}\", c.join());\nprintln!(\"server: {:?}\", s.join());",
+        "println!(\"server: {:?}\", s.join());\nprintln!(\"client: {:?}\", c.join());",
+    ] {
+        let cell = nb.cell(source)?;
+        cell.expect_text("client: Ok(Ok(()))")?;
+        cell.expect_text("server: Ok(Ok(()))")?;
+    }
+    Ok(())
+}
+
+fn locks(nb: &Notebook) -> Check {
+    for call in [
+        "run_tasks(|| server2(&barrier), || client2(&barrier))",
+        "run_tasks(|| server3(&barrier, &print_lock), || client3(&barrier, &print_lock))",
+        "run_tasks(|| client3(&barrier, &print_lock), || server3(&barrier, &print_lock))",
+        "run_tasks(|| server4(&barrier), || client4(&barrier))",
+        "run_tasks(|| client4(&barrier), || server4(&barrier))",
+    ] {
+        let cell = nb.cell(call)?;
+        ensure(cell.value().as_deref() == Some("(Ok(()), Ok(()))"), || {
+            cell.describe("both tasks should pass the barrier")
+        })?;
+    }
+    let demo = nb.cell("try_lock while held")?;
+    demo.expect_text("try_lock while held succeeds: false")?;
+    demo.expect_text("try_lock after release succeeds: true")?;
+    // With the stdout lock held, each side's three lines come out together.
+    for call in ["run_tasks(|| server4", "run_tasks(|| client4"] {
+        let cell = nb.cell(call)?;
+        let text = cell.text();
+        for block in [
+            "Server is serving\nServer is still serving\nServer is serving even more data\n",
+            "Client is accessing server\nClient is still accessing server\nClient is taking really long to access the server\n",
+        ] {
+            ensure(text.contains(block), || {
+                cell.describe("should print each task's lines as one block")
+            })?;
+        }
+    }
+    Ok(())
+}
+
+fn condition_variables(nb: &Notebook) -> Check {
+    for (call, items, consumers) in [
+        ("run_producer_consumer(2, 1, 1)", 2, 1),
+        ("run_producer_consumer(6, 1, 3)", 6, 3),
+        ("run_producer_consumer(4, 3, 4)", 12, 4),
+    ] {
+        let cell = nb.cell(call)?;
+        counts(
+            cell,
+            &[
+                ("is producing item", items),
+                ("ends consuming item", items),
+                ("timed out...", consumers),
+            ],
+        )?;
+        let text = cell.text();
+        let last_produced = text.rfind("is producing item").unwrap_or(0);
+        let first_timeout = text.find("timed out...").unwrap_or(0);
+        ensure(first_timeout > last_produced, || {
+            cell.describe("consumers should time out only after the last item was produced")
+        })?;
+    }
+    Ok(())
+}
+
+fn queues(nb: &Notebook) -> Check {
+    for (call, items, consumers) in [
+        ("run_producer_consumer_queue(4, 1, 1)", 4, 1),
+        ("run_producer_consumer_queue(6, 1, 3)", 6, 3),
+        ("run_producer_consumer_queue(2, 4, 3)", 8, 3),
+    ] {
+        let cell = nb.cell(call)?;
+        let ended = cell.count("timed out...") + cell.count("no producer left...");
+        ensure(ended == consumers, || {
+            cell.describe(&format!("all {consumers} consumers should finish"))
+        })?;
+        counts(
+            cell,
+            &[("produced item", items), ("done processing item", items)],
+        )?;
+    }
+    Ok(())
+}
+
+fn counts(cell: &Cell, expected: &[(&str, usize)]) -> Check {
+    for &(text, n) in expected {
+        let found = cell.count(text);
+        ensure(found == n, || {
+            cell.describe(&format!("should print `{text}` {n} times, not {found}"))
+        })?;
+    }
+    Ok(())
+}
+
+fn first(cell: &Cell, label: &str) -> Result<f64, String> {
+    cell.numbers_after(label)
+        .first()
+        .copied()
+        .ok_or_else(|| cell.describe(&format!("should print `{label}` and a number")))
+}
