@@ -1,6 +1,7 @@
 //! One test per notebook under `notebooks/`: it must execute headlessly, cleanly, and
 //! show what it teaches (the claims in `claims/`). A second test per notebook checks
-//! that it is committed without outputs.
+//! that it is committed without outputs, and a third per code-along or exercise
+//! notebook that it is what `cargo variants` generates from the complete one.
 //!
 //! Notebooks run one at a time (`--test-threads` defaults to 1 here): their timing
 //! lessons compare threads on this machine's cores and must not share them.
@@ -9,6 +10,7 @@ mod claims;
 
 use kernel_setup::{Layout, ensure};
 use libtest_mimic::{Arguments, Trial};
+use notebook_harness::variants::{orphans, variants};
 use notebook_harness::{Runner, check_committed_clean, notebooks_under};
 use std::sync::Arc;
 
@@ -53,6 +55,30 @@ fn main() {
             }
             Ok(())
         }));
+    }
+    for variant in variants(&layout.notebooks()) {
+        let label = variant
+            .target
+            .strip_prefix(layout.notebooks())
+            .unwrap_or(&variant.target);
+        let name = format!("variant_current::{}", label.display());
+        trials.push(Trial::test(name, move || Ok(variant.check_current()?)));
+    }
+    for orphan in orphans(&layout.notebooks()) {
+        let label = orphan
+            .strip_prefix(layout.notebooks())
+            .unwrap_or(&orphan)
+            .display()
+            .to_string();
+        trials.push(Trial::test(
+            format!("variant_has_source::{label}"),
+            move || {
+                Err(format!(
+                    "{label} has no complete notebook to come from; delete it or restore its source"
+                )
+                .into())
+            },
+        ));
     }
     libtest_mimic::run(&args, trials).exit();
 }

@@ -7,6 +7,7 @@
 mod notebook;
 mod process;
 mod runner;
+pub mod variants;
 
 pub use notebook::{Cell, CellKind, Notebook, Output};
 pub use runner::{Execution, Failure, Runner};
