@@ -39,6 +39,11 @@ fn main() {
             format!("committed_clean::{label}"),
             move || Ok(check_committed_clean(&committed)?),
         ));
+        // An exercise's given checks need the learner's solutions, so it cannot run
+        // as committed; `variant_current` proves it is its (executed) solution emptied.
+        if name.starts_with("workshops") {
+            continue;
+        }
         let runner = runner.clone();
         trials.push(Trial::test(format!("executes::{label}"), move || {
             let runner = match runner.expect("set up unless listing") {

@@ -18,6 +18,8 @@
 //! | `timeit.repeat(f, repeat=r, number=n)` | [`timeit_stats()`], returning [`Timings`] |
 //! | `threading.Barrier(n, timeout=t)`    | [`Barrier`], failing with [`BarrierWaitError`] |
 //! | `queue.Queue` with several consumers | [`crossbeam_channel`], re-exported        |
+//! | `requests.get(url)` (feature `http`) | [`ureq`], re-exported                     |
+//! | peps.python.org, offline (feature `http`) | [`pep_site::PepSite`]                |
 //!
 //! ```
 //! use concurrency_helpers::*;
@@ -35,6 +37,8 @@
 //! ```
 
 pub mod barrier;
+#[cfg(feature = "http")]
+pub mod pep_site;
 pub mod random;
 pub mod simulate;
 pub mod timing;
@@ -44,3 +48,5 @@ pub use crossbeam_channel;
 pub use random::{randint, random};
 pub use simulate::simulate_processing_time;
 pub use timing::{Timings, timeit, timeit_stats};
+#[cfg(feature = "http")]
+pub use ureq;

@@ -4,12 +4,14 @@
 //! so an instructor who edits a cell sees which claim to update when it fails.
 
 mod topic_410_concurrency;
+mod workshop_410_concurrency;
 
 use notebook_harness::{Check, Notebook};
 
 pub fn for_notebook(name: &str) -> Option<fn(&Notebook) -> Check> {
     match name {
         "slides/topic_410_concurrency.ipynb" => Some(topic_410_concurrency::check),
+        "solutions/workshop_410_concurrency.ipynb" => Some(workshop_410_concurrency::check),
         _ => None,
     }
 }

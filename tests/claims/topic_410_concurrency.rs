@@ -86,8 +86,8 @@ fn parallel_computation(nb: &Notebook) -> Check {
     nb.cell("perform_computations_concurrently(5)")?
         .expect_text("1000000")?;
     let cell = nb.cell("speed-up")?;
-    let cores = first(cell, "cores: ")?;
-    let speed_up = first(cell, "speed-up: ")?;
+    let cores = cell.number_after("cores: ")?;
+    let speed_up = cell.number_after("speed-up: ")?;
     // Two cores give about 1.9x idle; a busy neighbour on one core still leaves 1.3x.
     let expected = if cores >= 2.0 { 1.3 } else { 0.7 };
     ensure(speed_up >= expected, || {
@@ -99,7 +99,7 @@ fn parallel_computation(nb: &Notebook) -> Check {
 
 fn lost_and_kept_updates(nb: &Notebook) -> Check {
     let lost = nb.cell("s.spawn(|| add_ones(&result));")?;
-    let result = first(lost, "result = ")?;
+    let result = lost.number_after("result = ")?;
     ensure(result < 1_000_000.0, || {
         lost.describe("read-then-write from 100 threads should lose updates")
     })?;
@@ -209,11 +209,4 @@ fn counts(cell: &Cell, expected: &[(&str, usize)]) -> Check {
         })?;
     }
     Ok(())
-}
-
-fn first(cell: &Cell, label: &str) -> Result<f64, String> {
-    cell.numbers_after(label)
-        .first()
-        .copied()
-        .ok_or_else(|| cell.describe(&format!("should print `{label}` and a number")))
 }

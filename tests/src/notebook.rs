@@ -278,6 +278,14 @@ impl Cell {
             .collect()
     }
 
+    /// The first number printed after `label`, or an error naming the cell.
+    pub fn number_after(&self, label: &str) -> Result<f64, String> {
+        self.numbers_after(label)
+            .first()
+            .copied()
+            .ok_or_else(|| self.describe(&format!("should print `{label}` and a number")))
+    }
+
     pub fn count(&self, text: &str) -> usize {
         self.text().matches(text).count()
     }
