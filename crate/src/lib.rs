@@ -16,6 +16,7 @@
 //! | `sleep(random() * delta + delta)`    | [`simulate_processing_time()`]            |
 //! | `timeit.timeit(f, number=n)`         | [`timeit()`]                              |
 //! | `timeit.repeat(f, repeat=r, number=n)` | [`timeit_stats()`], returning [`Timings`] |
+//! | `time.process_time()`                | [`process_cpu_seconds()`]                 |
 //! | `threading.Barrier(n, timeout=t)`    | [`Barrier`], failing with [`BarrierWaitError`] |
 //! | `queue.Queue` with several consumers | [`crossbeam_channel`], re-exported        |
 //! | `requests.get(url)` (feature `http`) | [`ureq`], re-exported                     |
@@ -47,6 +48,6 @@ pub use barrier::{Barrier, BarrierWaitError};
 pub use crossbeam_channel;
 pub use random::{randint, random};
 pub use simulate::simulate_processing_time;
-pub use timing::{Timings, timeit, timeit_stats};
+pub use timing::{Timings, process_cpu_seconds, timeit, timeit_stats};
 #[cfg(feature = "http")]
 pub use ureq;

@@ -28,7 +28,9 @@ pub fn timeit<R>(number: usize, mut f: impl FnMut() -> R) -> f64 {
 /// Python's `timeit.repeat`, plus the statistics people compute from it.
 ///
 /// The minimum is the figure to compare: the other runs measure the same work plus
-/// whatever else the machine was doing.
+/// whatever else the machine was doing. Each run also records the CPU time the
+/// process used, so [`Timings::cores_busy`] tells how many cores the work really
+/// had, which a busy machine may not give.
 ///
 /// # Panics
 /// When `repeat` or `number` is zero: there would be no timing to summarise.
@@ -44,8 +46,38 @@ pub fn timeit<R>(number: usize, mut f: impl FnMut() -> R) -> f64 {
 pub fn timeit_stats<R>(repeat: usize, number: usize, mut f: impl FnMut() -> R) -> Timings {
     assert!(repeat > 0, "timeit_stats: repeat must be at least 1, got 0");
     assert!(number > 0, "timeit_stats: number must be at least 1, got 0");
-    let runs: Vec<f64> = (0..repeat).map(|_| timeit(number, &mut f)).collect();
-    Timings::new(number, runs)
+    let (runs, cpu) = (0..repeat)
+        .map(|_| {
+            let cpu_before = process_cpu_seconds();
+            let wall = timeit(number, &mut f);
+            (wall, process_cpu_seconds() - cpu_before)
+        })
+        .unzip();
+    Timings::new(number, runs, cpu)
+}
+
+/// The CPU time this process has used so far, all its threads together (user and
+/// system), in seconds.
+///
+/// ```
+/// use concurrency_helpers::process_cpu_seconds;
+///
+/// let before = process_cpu_seconds();
+/// let mut x = 0_u64;
+/// for i in 0..10_000_000 {
+///     x = std::hint::black_box(x + i);
+/// }
+/// assert!(process_cpu_seconds() > before);
+/// ```
+pub fn process_cpu_seconds() -> f64 {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::uninit();
+    // SAFETY: getrusage fills the struct it is given and fails only for a bad `who`.
+    let usage = unsafe {
+        assert_eq!(libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr()), 0);
+        usage.assume_init()
+    };
+    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    seconds(usage.ru_utime) + seconds(usage.ru_stime)
 }
 
 /// The totals of several [`timeit`] runs of `number` calls each, with their summary.
@@ -61,10 +93,12 @@ pub struct Timings {
     pub median: f64,
     /// The slowest run's total in seconds.
     pub max: f64,
+    /// The CPU seconds the process used during each run, in the order they ran.
+    pub cpu: Vec<f64>,
 }
 
 impl Timings {
-    fn new(number: usize, runs: Vec<f64>) -> Self {
+    fn new(number: usize, runs: Vec<f64>, cpu: Vec<f64>) -> Self {
         let mut sorted = runs.clone();
         sorted.sort_by(f64::total_cmp);
         let mid = sorted.len() / 2;
@@ -79,7 +113,18 @@ impl Timings {
             median,
             max: sorted[sorted.len() - 1],
             runs,
+            cpu,
         }
+    }
+
+    /// How many cores were busy on average during the fastest run: its CPU time over
+    /// its wall time. About 1 for sequential work; up to the number of cores for
+    /// threads that run in parallel, if the machine has those cores free.
+    pub fn cores_busy(&self) -> f64 {
+        let fastest = (0..self.runs.len())
+            .min_by(|&a, &b| self.runs[a].total_cmp(&self.runs[b]))
+            .expect("at least one run");
+        self.cpu[fastest] / self.runs[fastest]
     }
 
     /// The fastest time of one call, in seconds: `min / number`.
@@ -92,12 +137,13 @@ impl fmt::Display for Timings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} runs of {}: min {:.6} s, median {:.6} s, max {:.6} s",
+            "{} runs of {}: min {:.6} s, median {:.6} s, max {:.6} s, {:.2} cores busy",
             self.runs.len(),
             self.number,
             self.min,
             self.median,
-            self.max
+            self.max,
+            self.cores_busy()
         )
     }
 }
@@ -130,10 +176,11 @@ mod tests {
 
     #[test]
     fn stats_summarise_odd_and_even_counts() {
-        let odd = Timings::new(1, vec![3.0, 1.0, 2.0]);
+        let odd = Timings::new(1, vec![3.0, 1.0, 2.0], vec![3.0, 0.5, 2.0]);
         assert_eq!((odd.min, odd.median, odd.max), (1.0, 2.0, 3.0));
         assert_eq!(odd.runs, vec![3.0, 1.0, 2.0]);
-        let even = Timings::new(4, vec![4.0, 1.0, 2.0, 3.0]);
+        assert_eq!(odd.cores_busy(), 0.5);
+        let even = Timings::new(4, vec![4.0, 1.0, 2.0, 3.0], vec![0.0; 4]);
         assert_eq!((even.min, even.median, even.max), (1.0, 2.5, 4.0));
         assert_eq!(even.best_per_call(), 0.25);
     }
@@ -157,5 +204,25 @@ mod tests {
     #[should_panic(expected = "number must be at least 1")]
     fn stats_reject_zero_number() {
         timeit_stats(1, 0, || ());
+    }
+
+    #[test]
+    fn threads_that_run_in_parallel_keep_cores_busy() {
+        let spin = || {
+            let mut x = 0_u64;
+            for i in 0..20_000_000 {
+                x = std::hint::black_box(x + i);
+            }
+        };
+        let sequential = timeit_stats(1, 1, spin);
+        assert!(sequential.cores_busy() < 1.2, "{sequential}");
+        let parallel = timeit_stats(1, 1, || {
+            std::thread::scope(|s| {
+                s.spawn(spin);
+                s.spawn(spin);
+            })
+        });
+        // Two cores if the machine has them free, else less: never more than two.
+        assert!(parallel.cores_busy() < 2.2, "{parallel}");
     }
 }

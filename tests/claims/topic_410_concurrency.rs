@@ -3,13 +3,14 @@
 //! Timing claims compare figures measured in the same run, with wide margins, so they
 //! hold on a loaded two-core machine.
 
-use notebook_harness::{Cell, Check, Notebook, ensure};
+use notebook_harness::{Cell, Check, Execution, Notebook, ensure};
 
-pub fn check(nb: &Notebook) -> Check {
+pub fn check(run: &Execution) -> Check {
+    let nb = &run.notebook;
     background_thread(nb)?;
     requests(nb)?;
     compiler_rejects_unsynchronised_results(nb)?;
-    parallel_computation(nb)?;
+    parallel_computation(nb, run.other_load)?;
     lost_and_kept_updates(nb)?;
     barriers(nb)?;
     locks(nb)?;
@@ -82,17 +83,24 @@ fn compiler_rejects_unsynchronised_results(nb: &Notebook) -> Check {
     )
 }
 
-fn parallel_computation(nb: &Notebook) -> Check {
+fn parallel_computation(nb: &Notebook, other_load: f64) -> Check {
     nb.cell("perform_computations_concurrently(5)")?
         .expect_text("1000000")?;
     let cell = nb.cell("speed-up")?;
     let cores = cell.number_after("cores: ")?;
     let speed_up = cell.number_after("speed-up: ")?;
-    // Two cores give about 1.9x idle; a busy neighbour on one core still leaves 1.3x.
-    let expected = if cores >= 2.0 { 1.3 } else { 0.7 };
+    // Two free cores give about 1.8x; 1.3x leaves room for a moderately busy machine.
+    // With no core to spare (another process keeping them busy) threads cannot run
+    // in parallel, and the claim shrinks to "no slower than sequential".
+    let free_cores = cores - other_load;
+    let expected = if cores >= 2.0 && free_cores >= 1.5 {
+        1.3
+    } else {
+        0.75
+    };
     ensure(speed_up >= expected, || {
         cell.describe(&format!(
-            "speed-up {speed_up} on {cores} cores, expected at least {expected}"
+            "speed-up {speed_up} on {cores} cores with {other_load:.1} kept busy by other processes, expected at least {expected}"
         ))
     })
 }

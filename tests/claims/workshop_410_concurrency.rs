@@ -1,9 +1,10 @@
 //! `solutions/workshop_410_concurrency.ipynb`: the downloads work offline, errors say
 //! what went wrong, and threads beat one-at-a-time downloads.
 
-use notebook_harness::{Check, Notebook, ensure};
+use notebook_harness::{Check, Execution, ensure};
 
-pub fn check(nb: &Notebook) -> Check {
+pub fn check(run: &Execution) -> Check {
+    let nb = &run.notebook;
     let pep_8 = nb.cell("get_url(&site, \"/pep-0008/\", None)")?;
     ensure(
         ok_length(pep_8.value()).is_some_and(|n| n >= 100_000),

@@ -4,11 +4,13 @@
 //! A failure names the notebook, the cell (index and first line) and the kernel's
 //! error text; a hung cell or notebook is killed, with its kernel, after its timeout.
 
+mod load;
 mod notebook;
 mod process;
 mod runner;
 pub mod variants;
 
+pub use load::LoadMeter;
 pub use notebook::{Cell, CellKind, Notebook, Output};
 pub use runner::{Execution, Failure, Runner};
 use std::path::{Path, PathBuf};

@@ -1,6 +1,7 @@
 //! Runs `jupyter nbconvert --execute` on one notebook, within timeouts, and explains
 //! what went wrong when it fails.
 
+use crate::load::LoadMeter;
 use crate::notebook::{Notebook, strip_ansi};
 use crate::process;
 use kernel_setup::Installation;
@@ -33,6 +34,8 @@ pub struct Execution {
     /// The executed copy, with outputs.
     pub notebook: Notebook,
     pub wall_time: Duration,
+    /// Cores that other processes kept busy on average meanwhile (see [`LoadMeter`]).
+    pub other_load: f64,
 }
 
 /// Why a notebook did not run as it should, and where.
@@ -132,6 +135,7 @@ impl Runner {
             .stderr(log)
             .process_group(0);
         let started = Instant::now();
+        let load = LoadMeter::start();
         let mut child = command.spawn().map_err(|e| {
             fail(
                 None,
@@ -151,6 +155,7 @@ impl Runner {
             }
         };
         let wall_time = started.elapsed();
+        let other_load = load.other_load();
         let leftover = process::kill_kernels_of(&runtime_dir);
         let _ = fs::remove_dir_all(&runtime_dir);
         let log_text = fs::read_to_string(&log_path).unwrap_or_default();
@@ -202,6 +207,7 @@ impl Runner {
         Ok(Execution {
             notebook: executed,
             wall_time,
+            other_load,
         })
     }
 }

@@ -1,0 +1,98 @@
+//! How busy the rest of the machine was while a notebook ran, so that a timing claim
+//! can tell a slow lesson from a machine that had no core to spare.
+
+use std::fs;
+use std::time::Instant;
+
+/// Measures, from its start, the CPU time used by processes other than this one and
+/// the children it has waited for (nbconvert and, through it, the kernel).
+#[derive(Debug, Clone, Copy)]
+pub struct LoadMeter {
+    started: Instant,
+    machine: f64,
+    ours: f64,
+}
+
+impl LoadMeter {
+    pub fn start() -> LoadMeter {
+        LoadMeter {
+            started: Instant::now(),
+            machine: machine_busy_seconds(),
+            ours: our_cpu_seconds(),
+        }
+    }
+
+    /// Cores the rest of the machine kept busy on average since the start (0 on an idle
+    /// machine, about 2 with two busy loops running beside the tests).
+    pub fn other_load(&self) -> f64 {
+        let wall = self.started.elapsed().as_secs_f64();
+        let others = (machine_busy_seconds() - self.machine) - (our_cpu_seconds() - self.ours);
+        (others / wall).max(0.0)
+    }
+}
+
+/// CPU seconds all cores have spent busy since boot (`/proc/stat`), 0 if unreadable.
+fn machine_busy_seconds() -> f64 {
+    let Ok(stat) = fs::read_to_string("/proc/stat") else {
+        return 0.0;
+    };
+    let Some(cpu) = stat.lines().next() else {
+        return 0.0;
+    };
+    // cpu  user nice system idle iowait irq softirq steal ...
+    let ticks: Vec<f64> = cpu
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    let busy: f64 = [0, 1, 2, 5, 6, 7]
+        .iter()
+        .filter_map(|&i| ticks.get(i))
+        .sum();
+    // SAFETY: sysconf only reads a configuration value.
+    let ticks_per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    busy / ticks_per_second
+}
+
+/// CPU seconds used by this process and its waited-for children, user and system.
+fn our_cpu_seconds() -> f64 {
+    let usage = |who| {
+        let mut usage = std::mem::MaybeUninit::<libc::rusage>::uninit();
+        // SAFETY: getrusage fills the struct it is given; `who` is a valid constant.
+        let usage = unsafe {
+            libc::getrusage(who, usage.as_mut_ptr());
+            usage.assume_init()
+        };
+        let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+        seconds(usage.ru_utime) + seconds(usage.ru_stime)
+    };
+    usage(libc::RUSAGE_SELF) + usage(libc::RUSAGE_CHILDREN)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn sees_a_busy_neighbour_but_not_itself() {
+        let meter = LoadMeter::start();
+        let mut x = 0_u64;
+        let until = Instant::now() + Duration::from_millis(300);
+        while Instant::now() < until {
+            x = std::hint::black_box(x + 1);
+        }
+        // Our own spinning does not count; other tests of this binary may.
+        assert!(meter.other_load() < 1.5, "{}", meter.other_load());
+        let mut neighbour = std::process::Command::new("sh")
+            .args(["-c", "while :; do :; done"])
+            .spawn()
+            .unwrap();
+        let meter = LoadMeter::start();
+        std::thread::sleep(Duration::from_millis(500));
+        let load = meter.other_load();
+        neighbour.kill().unwrap();
+        neighbour.wait().unwrap();
+        assert!(load > 0.5, "a busy loop beside us should show, got {load}");
+    }
+}
