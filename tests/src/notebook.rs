@@ -35,6 +35,8 @@ pub struct Cell {
     pub source: String,
     pub tags: Vec<String>,
     pub outputs: Vec<Output>,
+    /// How long the kernel took to run it (compiling included), when it was executed.
+    pub seconds: Option<f64>,
 }
 
 #[derive(Debug, Clone)]
@@ -106,6 +108,7 @@ impl Notebook {
                     .as_array()
                     .map(|outputs| outputs.iter().map(parse_output).collect())
                     .unwrap_or_default(),
+                seconds: execution_seconds(&cell["metadata"]["execution"]),
             })
             .collect();
         Ok(Notebook {
@@ -151,6 +154,34 @@ impl Notebook {
             .filter(|c| c.source.trim() == source.trim())
             .collect()
     }
+}
+
+/// From the timestamps nbclient records (`record_timing`): the request reaching the
+/// kernel to its reply.
+fn execution_seconds(execution: &Value) -> Option<f64> {
+    let at = |key: &str| execution[key].as_str().and_then(timestamp_seconds);
+    Some(at("shell.execute_reply")? - at("iopub.execute_input")?)
+}
+
+/// `2026-11-25T01:02:03.250000Z` as seconds since 1970.
+fn timestamp_seconds(stamp: &str) -> Option<f64> {
+    let (date, time) = stamp.trim_end_matches('Z').split_once('T')?;
+    let mut ymd = date.split('-').map(|p| p.parse::<i64>().ok());
+    let (y, m, d) = (ymd.next()??, ymd.next()??, ymd.next()??);
+    let mut hms = time.split(':');
+    let (h, min) = (
+        hms.next()?.parse::<f64>().ok()?,
+        hms.next()?.parse::<f64>().ok()?,
+    );
+    let sec: f64 = hms.next()?.parse().ok()?;
+    // Days from civil date (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days as f64 * 86_400.0 + h * 3600.0 + min * 60.0 + sec)
 }
 
 fn parse_output(output: &Value) -> Output {
@@ -363,5 +394,19 @@ mod tests {
             "thread '<unnamed>' (7) panicked at src/lib.rs:6:1:\nboom"
         );
         assert!(nb.cell("panic!()").unwrap().error().is_none());
+    }
+
+    #[test]
+    fn reads_cell_timing() {
+        assert_eq!(timestamp_seconds("1970-01-02T00:00:01.5Z"), Some(86_401.5));
+        assert_eq!(
+            timestamp_seconds("2000-03-01T00:00:00Z"),
+            Some(951_868_800.0)
+        );
+        let execution = serde_json::json!({
+            "iopub.execute_input": "2026-11-25T23:59:59.750Z",
+            "shell.execute_reply": "2026-11-26T00:00:00.250Z"
+        });
+        assert_eq!(execution_seconds(&execution), Some(0.5));
     }
 }

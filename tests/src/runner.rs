@@ -18,6 +18,8 @@ use std::time::{Duration, Instant};
 #[derive(Debug, Clone)]
 pub struct Runner {
     installation: Installation,
+    /// The kernelspec to run notebooks with: `rust`, or `python3` for the original.
+    pub kernel: String,
     /// How long one cell may run (nbconvert's `ExecutePreprocessor.timeout`).
     pub cell_timeout: Duration,
     /// How long the kernel may take to start.
@@ -64,6 +66,7 @@ impl Runner {
         let output_dir = installation.layout.root.join("target").join("executed");
         Runner {
             installation,
+            kernel: "rust".to_owned(),
             cell_timeout: Duration::from_secs(300),
             startup_timeout: Duration::from_secs(180),
             notebook_timeout: Duration::from_secs(30 * 60),
@@ -123,7 +126,7 @@ impl Runner {
                 "--ExecutePreprocessor.startup_timeout={}",
                 self.startup_timeout.as_secs()
             ))
-            .arg("--ExecutePreprocessor.kernel_name=rust")
+            .arg(format!("--ExecutePreprocessor.kernel_name={}", self.kernel))
             .arg("--output-dir")
             .arg(&output_folder)
             .arg("--output")

@@ -1,0 +1,171 @@
+//! `cargo bench-notebooks [--python PATH]`: how fast the notebooks are for a class and
+//! for CI, measured here and now. Not part of `cargo test`: it stores nothing and
+//! asserts nothing, it prints.
+//!
+//! For every notebook (exercises aside, which need a learner's solutions): wall time,
+//! and per-cell latency (median and worst cell, compiling included). Then the first
+//! `:dep` of the support crate in a fresh kernel, with evcxr's cache emptied (cold)
+//! and filled (warm), with the median of trivial cells. With `--python PATH`, the
+//! Python original executed the same way, for comparison.
+
+use kernel_setup::{Layout, ensure};
+use notebook_harness::{Execution, Runner, notebooks_under};
+use serde_json::json;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1);
+    let mut python = None;
+    while let Some(arg) = args.next() {
+        match (arg.as_str(), args.next()) {
+            ("--python", Some(path)) => python = Some(PathBuf::from(path)),
+            _ => {
+                eprintln!("usage: cargo bench-notebooks [--python PATH-TO-ORIGINAL.ipynb]");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let layout = Layout::of_this_checkout();
+    let installation = match ensure(&layout) {
+        Ok(installation) => installation,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut runner = Runner::new(installation);
+    runner.output_dir = layout.root.join("target").join("bench");
+    let mut ok = true;
+
+    println!(
+        "{:<44} {:>8} {:>6} {:>8} {:>8}  worst cell",
+        "notebook", "wall s", "cells", "median", "worst"
+    );
+    for name in notebooks_under(&layout.notebooks()) {
+        if name.starts_with("workshops") {
+            continue;
+        }
+        ok &= report(&runner, &layout.notebooks().join(&name), &name);
+    }
+    if let Some(python) = python {
+        runner.kernel = "python3".to_owned();
+        ok &= report(&runner, &python, Path::new("python-original.ipynb"));
+        runner.kernel = "rust".to_owned();
+    }
+
+    println!();
+    let dep_notebook = match dep_notebook(&layout, &runner.output_dir) {
+        Ok(path) => path,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let cache = layout.root.join(".local").join("cache").join("evcxr");
+    for (label, empty_cache) in [("cold", true), ("warm", false)] {
+        if empty_cache {
+            let _ = fs::remove_dir_all(&cache);
+        }
+        match runner.execute(&dep_notebook, Path::new("dep.ipynb")) {
+            Ok(run) => {
+                let cells: Vec<f64> = run
+                    .notebook
+                    .code_cells()
+                    .filter_map(|c| c.seconds)
+                    .collect();
+                let (dep, trivial) = cells.split_first().unwrap_or((&f64::NAN, &[]));
+                println!(
+                    "first :dep, {label} cache: {dep:6.2} s; then `1 + 1`: median {:.2} s over {} cells",
+                    median(trivial),
+                    trivial.len()
+                );
+            }
+            Err(failure) => {
+                eprintln!("{failure}");
+                ok = false;
+            }
+        }
+    }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// Executes one notebook and prints its line of the table.
+fn report(runner: &Runner, path: &Path, name: &Path) -> bool {
+    match runner.execute(path, name) {
+        Ok(run) => {
+            print_line(&name.display().to_string(), &run);
+            true
+        }
+        Err(failure) => {
+            eprintln!("{failure}");
+            false
+        }
+    }
+}
+
+fn print_line(label: &str, run: &Execution) {
+    let timed: Vec<(f64, &str, usize)> = run
+        .notebook
+        .code_cells()
+        .filter_map(|c| Some((c.seconds?, c.first_line(), c.index)))
+        .collect();
+    let seconds: Vec<f64> = timed.iter().map(|t| t.0).collect();
+    let worst = timed.iter().max_by(|a, b| a.0.total_cmp(&b.0));
+    println!(
+        "{label:<44} {:>8.1} {:>6} {:>8.2} {:>8.2}  {}",
+        run.wall_time.as_secs_f64(),
+        timed.len(),
+        median(&seconds),
+        worst.map_or(f64::NAN, |w| w.0),
+        worst.map_or(String::new(), |w| format!("{}: {}", w.2, w.1)),
+    );
+}
+
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    match sorted.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => sorted[n / 2],
+        n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+    }
+}
+
+/// A notebook with the topic notebook's `:dep` cell (its crate path made absolute,
+/// since the copy lives elsewhere) followed by trivial cells.
+fn dep_notebook(layout: &Layout, folder: &Path) -> Result<PathBuf, String> {
+    let topic = layout
+        .notebooks()
+        .join("slides")
+        .join("topic_410_concurrency.ipynb");
+    let notebook = notebook_harness::Notebook::load(&topic)?;
+    let dep = notebook
+        .code_cells()
+        .find(|c| c.source.contains(":dep"))
+        .ok_or_else(|| format!("{}: no :dep cell", topic.display()))?;
+    let crate_dir = layout.root.join("crate");
+    let source = dep.source.replace(
+        "\"../../crate\"",
+        &format!("{:?}", crate_dir.display().to_string()),
+    );
+    let sources = std::iter::once(source).chain(std::iter::repeat_n("1 + 1".to_owned(), 10));
+    let cells: Vec<_> = sources
+        .enumerate()
+        .map(|(i, source)| {
+            json!({"cell_type": "code", "id": format!("bench-{i}"), "metadata": {},
+                   "source": source, "outputs": [], "execution_count": null})
+        })
+        .collect();
+    let document = json!({"cells": cells, "metadata": notebook.json["metadata"],
+        "nbformat": 4, "nbformat_minor": 5});
+    fs::create_dir_all(folder).map_err(|e| format!("{}: {e}", folder.display()))?;
+    let path = folder.join("dep-source.ipynb");
+    fs::write(&path, document.to_string()).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(path)
+}
