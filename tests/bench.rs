@@ -9,6 +9,7 @@
 //! Python original executed the same way, for comparison.
 
 use kernel_setup::{Layout, ensure};
+use notebook_harness::variants::is_exercise;
 use notebook_harness::{Execution, Runner, notebooks_under};
 use serde_json::json;
 use std::fs;
@@ -44,7 +45,7 @@ fn main() -> ExitCode {
         "notebook", "wall s", "cells", "median", "worst"
     );
     for name in notebooks_under(&layout.notebooks()) {
-        if name.starts_with("workshops") {
+        if is_exercise(&name) {
             continue;
         }
         ok &= report(&runner, &layout.notebooks().join(&name), &name);

@@ -10,7 +10,7 @@ mod claims;
 
 use kernel_setup::{Layout, ensure};
 use libtest_mimic::{Arguments, Trial};
-use notebook_harness::variants::{orphans, variants};
+use notebook_harness::variants::{is_exercise, orphans, variants};
 use notebook_harness::{Runner, check_committed_clean, notebooks_under};
 use std::sync::Arc;
 
@@ -39,9 +39,7 @@ fn main() {
             format!("committed_clean::{label}"),
             move || Ok(check_committed_clean(&committed)?),
         ));
-        // An exercise's given checks need the learner's solutions, so it cannot run
-        // as committed; `variant_current` proves it is its (executed) solution emptied.
-        if name.starts_with("workshops") {
+        if is_exercise(&name) {
             continue;
         }
         let runner = runner.clone();

@@ -13,6 +13,13 @@ use std::path::{Path, PathBuf};
 /// Folders below `notebooks/`: (complete source, generated variant).
 pub const FOLDERS: [(&str, &str); 2] = [("slides", "codealong"), ("solutions", "workshops")];
 
+/// Whether `name` (a path below `notebooks/`) is an exercise: its given checks need the
+/// learner's solutions, so it cannot run as committed. `Variant::check_current` proves
+/// instead that it is its (executed) solution with the tasks emptied.
+pub fn is_exercise(name: &Path) -> bool {
+    name.starts_with(FOLDERS[1].1)
+}
+
 /// The cell tag that keeps a code cell in the generated variant.
 pub const KEEP: &str = "keep";
 
