@@ -21,6 +21,7 @@
 //! | `queue.Queue` with several consumers | [`crossbeam_channel`], re-exported        |
 //! | `requests.get(url)` (feature `http`) | [`ureq`], re-exported                     |
 //! | peps.python.org, offline (feature `http`) | [`pep_site::PepSite`]                |
+//! | (a picture of what each thread did when) | [`Timeline`], spans from [`timeline`] |
 //!
 //! ```
 //! use concurrency_helpers::*;
@@ -42,12 +43,14 @@ pub mod barrier;
 pub mod pep_site;
 pub mod random;
 pub mod simulate;
+pub mod timeline;
 pub mod timing;
 
 pub use barrier::{Barrier, BarrierWaitError};
 pub use crossbeam_channel;
 pub use random::{randint, random};
 pub use simulate::simulate_processing_time;
+pub use timeline::Timeline;
 pub use timing::{Timings, process_cpu_seconds, timeit, timeit_stats};
 #[cfg(feature = "http")]
 pub use ureq;
