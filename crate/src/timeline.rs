@@ -180,52 +180,48 @@ thread_local! {
 }
 
 fn push_span(open: OpenSpan, end: Instant) {
-    let Some(lane) = lane_for(open.recording) else {
-        return;
-    };
-    let mut spans = lane.spans.lock().unwrap_or_else(PoisonError::into_inner);
-    if spans.len() >= MAX_SPANS_PER_THREAD {
-        lane.dropped.fetch_add(1, Ordering::Relaxed);
-        return;
-    }
-    spans.push(Span {
-        label: open.label,
-        activity: open.activity,
-        start: open.start.saturating_duration_since(lane.origin),
-        end: end.saturating_duration_since(lane.origin),
+    // Without a thread-local (a thread that is exiting) the span is lost; that is all.
+    let _ = LANE.try_with(|cached| {
+        let mut cached = cached.borrow_mut();
+        if cached.as_ref().is_none_or(|(id, _)| *id != open.recording) {
+            *cached = register_lane(open.recording).map(|lane| (open.recording, lane));
+        }
+        let Some((_, lane)) = cached.as_ref() else {
+            return;
+        };
+        let mut spans = lane.spans.lock().unwrap_or_else(PoisonError::into_inner);
+        if spans.len() >= MAX_SPANS_PER_THREAD {
+            lane.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        spans.push(Span {
+            label: open.label,
+            activity: open.activity,
+            start: open.start.saturating_duration_since(lane.origin),
+            end: end.saturating_duration_since(lane.origin),
+        });
     });
 }
 
-/// This thread's lane in recording `id`, registered on the thread's first span.
-fn lane_for(id: u64) -> Option<Arc<LaneBuffer>> {
-    LANE.try_with(|cached| {
-        let mut cached = cached.borrow_mut();
-        if let Some((cached_id, lane)) = cached.as_ref()
-            && *cached_id == id
-        {
-            return Some(Arc::clone(lane));
-        }
-        let recording = ACTIVE
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-            .filter(|r| r.id == id)?;
-        let lane = Arc::new(LaneBuffer {
-            thread_name: thread::current().name().map(str::to_owned),
-            origin: recording.origin,
-            spans: Mutex::new(Vec::new()),
-            dropped: AtomicU64::new(0),
-        });
-        recording
-            .lanes
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(Arc::clone(&lane));
-        *cached = Some((id, Arc::clone(&lane)));
-        Some(lane)
-    })
-    .ok()
-    .flatten()
+/// A new lane for this thread in recording `id`, unless that recording has ended.
+fn register_lane(id: u64) -> Option<Arc<LaneBuffer>> {
+    let recording = ACTIVE
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone()
+        .filter(|r| r.id == id)?;
+    let lane = Arc::new(LaneBuffer {
+        thread_name: thread::current().name().map(str::to_owned),
+        origin: recording.origin,
+        spans: Mutex::new(Vec::new()),
+        dropped: AtomicU64::new(0),
+    });
+    recording
+        .lanes
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(Arc::clone(&lane));
+    Some(lane)
 }
 
 /// Ends the recording when `record` returns or its closure panics, so a failed cell
