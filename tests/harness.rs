@@ -1,6 +1,7 @@
 //! The harness tested on fixture notebooks: one that passes, and ones that fail to
-//! compile, panic, hang or are not notebooks at all. Each failure must be reported as
-//! a failure that names the right cell, within its timeout, leaving no kernel behind.
+//! compile, panic, hang, display a broken picture or are not notebooks at all. Each
+//! failure must be reported as a failure that names the right cell, within its
+//! timeout, leaving no kernel behind.
 
 use kernel_setup::{Layout, ensure};
 use libtest_mimic::{Arguments, Failed, Trial};
@@ -60,6 +61,13 @@ const FIXTURES: &[(&str, Expectation)] = &[
     }),
     ("hangs", |result| {
         expect_failure_at(result, 1, "did not finish within its timeout")
+    }),
+    ("broken_picture", |result| {
+        expect_failure_at(
+            result,
+            1,
+            "displayed a broken picture: the SVG is not well-formed",
+        )
     }),
     ("raises_but_succeeds", |result| {
         expect_failure_at(

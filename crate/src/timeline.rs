@@ -66,8 +66,9 @@ pub struct Span {
 /// The spans of one thread, in order of their start.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lane {
-    /// The thread's name, or `thread N` for unnamed threads, numbered in order of
-    /// their first span.
+    /// The thread's name, or `caller` for the unnamed thread that called
+    /// [`Timeline::record`], or `thread N` for other unnamed threads, numbered in order
+    /// of their first span.
     pub name: String,
     pub spans: Vec<Span>,
 }
@@ -157,6 +158,7 @@ impl Drop for SpanGuard {
 /// The recording in progress, shared by every thread that records into it.
 struct Recording {
     id: u64,
+    caller: thread::ThreadId,
     origin: Instant,
     lanes: Mutex<Vec<Arc<LaneBuffer>>>,
 }
@@ -164,6 +166,8 @@ struct Recording {
 /// One thread's spans, locked only by that thread until the recording ends, so
 /// threads never wait for each other to record.
 struct LaneBuffer {
+    /// The thread's name; the thread that called `record` is `caller` when unnamed
+    /// (as evcxr's cell thread is).
     thread_name: Option<String>,
     origin: Instant,
     spans: Mutex<Vec<Span>>,
@@ -211,7 +215,11 @@ fn register_lane(id: u64) -> Option<Arc<LaneBuffer>> {
         .clone()
         .filter(|r| r.id == id)?;
     let lane = Arc::new(LaneBuffer {
-        thread_name: thread::current().name().map(str::to_owned),
+        thread_name: {
+            let current = thread::current();
+            let name = current.name().map(str::to_owned);
+            name.or_else(|| (current.id() == recording.caller).then(|| "caller".to_owned()))
+        },
         origin: recording.origin,
         spans: Mutex::new(Vec::new()),
         dropped: AtomicU64::new(0),
@@ -265,6 +273,7 @@ impl Timeline {
             );
             let recording = Arc::new(Recording {
                 id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+                caller: thread::current().id(),
                 origin: Instant::now(),
                 lanes: Mutex::new(Vec::new()),
             });
@@ -608,7 +617,7 @@ impl<'a> Svg<'a> {
             self.out,
             r##"<line x1="{LEFT}" y1="{bottom:.1}" x2="{:.1}" y2="{bottom:.1}" stroke="#888"/><text x="{:.1}" y="{:.1}" text-anchor="end" fill="#555">ms</text>"##,
             WIDTH - RIGHT,
-            LEFT - 6.0,
+            LEFT - 20.0,
             bottom + 14.0,
         );
     }
@@ -868,6 +877,14 @@ mod tests {
         });
         let names: Vec<&str> = timeline.lanes().iter().map(|l| l.name.as_str()).collect();
         assert_eq!(names, ["thread 1", "thread 2"]);
+    }
+
+    #[test]
+    fn the_unnamed_recording_thread_is_the_caller() {
+        let timeline = thread::spawn(|| record("caller", || drop(work("here"))))
+            .join()
+            .unwrap();
+        assert_eq!(timeline.lanes()[0].name, "caller");
     }
 
     #[test]

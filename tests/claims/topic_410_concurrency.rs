@@ -3,7 +3,7 @@
 //! Timing claims compare figures measured in the same run, with wide margins, so they
 //! hold on a loaded two-core machine.
 
-use notebook_harness::{Cell, Check, Execution, Notebook, ensure};
+use notebook_harness::{Cell, Check, Execution, Notebook, Picture, ensure};
 
 pub fn check(run: &Execution) -> Check {
     let nb = &run.notebook;
@@ -15,7 +15,8 @@ pub fn check(run: &Execution) -> Check {
     barriers(nb)?;
     locks(nb)?;
     condition_variables(nb)?;
-    queues(nb)
+    queues(nb)?;
+    timelines(nb)
 }
 
 fn background_thread(nb: &Notebook) -> Check {
@@ -85,7 +86,7 @@ fn compiler_rejects_unsynchronised_results(nb: &Notebook) -> Check {
 
 fn parallel_computation(nb: &Notebook, other_load: f64) -> Check {
     nb.cell("perform_computations_concurrently(5)")?
-        .expect_text("1000000")?;
+        .expect_text(": 10000000\"")?;
     let cell = nb.cell("speed-up")?;
     let cores = cell.number_after("cores: ")?;
     let speed_up = cell.number_after("speed-up: ")?;
@@ -112,7 +113,7 @@ fn lost_and_kept_updates(nb: &Notebook) -> Check {
         lost.describe("read-then-write from 100 threads should lose updates")
     })?;
     for snippet in [
-        "s.spawn(|| add_ones_locked(&result_lock));",
+        "*result_lock.lock().unwrap() = 0;",
         "s.spawn(|| add_ones_atomic(&result));",
     ] {
         nb.cell(snippet)?.expect_text("result = 1000000\n")?;
@@ -192,9 +193,9 @@ fn condition_variables(nb: &Notebook) -> Check {
 
 fn queues(nb: &Notebook) -> Check {
     for (call, items, consumers) in [
-        ("run_producer_consumer_queue(4, 1, 1)", 4, 1),
-        ("run_producer_consumer_queue(6, 1, 3)", 6, 3),
-        ("run_producer_consumer_queue(2, 4, 3)", 8, 3),
+        ("run_producer_consumer_queue(4, 1, 1);", 4, 1),
+        ("run_producer_consumer_queue(6, 1, 3);", 6, 3),
+        ("run_producer_consumer_queue(2, 4, 3);", 8, 3),
     ] {
         let cell = nb.cell(call)?;
         let ended = cell.count("timed out...") + cell.count("no producer left...");
@@ -205,6 +206,73 @@ fn queues(nb: &Notebook) -> Check {
             cell,
             &[("produced item", items), ("done processing item", items)],
         )?;
+    }
+    Ok(())
+}
+
+/// The timeline pictures show what the timings only suggest.
+fn timelines(nb: &Notebook) -> Check {
+    let picture = |snippet: &str| -> Result<(&Cell, Picture), String> {
+        let cell = nb.cell(snippet)?;
+        Ok((cell, cell.picture()?))
+    };
+    let expect = |(cell, picture): &(&Cell, Picture), name: &str, expected: f64| {
+        let found = picture.number(name).map_err(|e| cell.describe(&e))?;
+        ensure(found == expected, || {
+            cell.describe(&format!(
+                "its picture should have {name} = {expected}, not {found}"
+            ))
+        })
+    };
+    let sequential = picture("Timeline::record(\"10 requests, one after another\"")?;
+    expect(&sequential, "data-lanes", 1.0)?;
+    expect(&sequential, "data-spans", 10.0)?;
+    expect(&sequential, "data-most-working", 1.0)?;
+    let concurrent = picture("Timeline::record(\"100 requests on 100 threads\"")?;
+    expect(&concurrent, "data-lanes", 100.0)?;
+    expect(&concurrent, "data-most-working", 100.0)?;
+    let lane_names = concurrent
+        .1
+        .texts
+        .iter()
+        .filter(|t| t.starts_with("thread "))
+        .count();
+    ensure((10..=50).contains(&lane_names), || {
+        concurrent.0.describe(&format!(
+            "100 lanes should be named every few lanes, readable; {lane_names} names shown"
+        ))
+    })?;
+    let (seq_ms, conc_ms) = (
+        sequential.1.number("data-duration-ms")?,
+        concurrent.1.number("data-duration-ms")?,
+    );
+    ensure(conc_ms < seq_ms / 3.0, || {
+        concurrent.0.describe(&format!(
+            "100 requests on threads took {conc_ms} ms, 10 in a row {seq_ms} ms"
+        ))
+    })?;
+
+    // The caller's lane, then one lane per core, all of them computing at once.
+    let computing = picture("computations, sequentially, then on")?;
+    let lanes = computing.1.number("data-lanes")?;
+    ensure(lanes >= 2.0, || {
+        computing.0.describe("should show at least two lanes")
+    })?;
+    expect(&computing, "data-most-working", lanes - 1.0)?;
+
+    let locked = picture("Timeline::record(\"add_ones_locked on 4 threads\"")?;
+    expect(&locked, "data-lanes", 4.0)?;
+    expect(&locked, "data-spans", 80_000.0)?;
+    expect(&locked, "data-most-working", 1.0)?;
+
+    let queue = picture("Timeline::record(\"6 items, 1 producer, 3 consumers\"")?;
+    expect(&queue, "data-lanes", 4.0)?;
+    for entry in ["produce", "process", "queue (waiting)"] {
+        ensure(queue.1.texts.iter().any(|t| t == entry), || {
+            queue
+                .0
+                .describe(&format!("its legend should show `{entry}`"))
+        })?;
     }
     Ok(())
 }

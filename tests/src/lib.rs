@@ -6,12 +6,14 @@
 
 mod load;
 mod notebook;
+mod picture;
 mod process;
 mod runner;
 pub mod variants;
 
 pub use load::LoadMeter;
 pub use notebook::{Cell, CellKind, Notebook, Output};
+pub use picture::Picture;
 pub use runner::{Execution, Failure, Runner};
 use std::path::{Path, PathBuf};
 

@@ -4,7 +4,7 @@ use serde_json::Value;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
-use crate::Check;
+use crate::{Check, Picture};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CellKind {
@@ -279,6 +279,29 @@ impl Cell {
                 .map(|(_, t)| t.trim().to_owned()),
             _ => None,
         })
+    }
+
+    /// The SVG pictures the cell displayed, in order, each parsed or with what is wrong
+    /// with it.
+    pub fn pictures(&self) -> Vec<Result<Picture, String>> {
+        self.outputs
+            .iter()
+            .filter_map(|o| match o {
+                Output::Data(data) => data.iter().find(|(m, _)| m == "image/svg+xml"),
+                _ => None,
+            })
+            .map(|(_, svg)| Picture::parse(svg))
+            .collect()
+    }
+
+    /// The one picture the cell displayed, or an error naming the cell.
+    pub fn picture(&self) -> Result<Picture, String> {
+        match self.pictures().as_slice() {
+            [Ok(picture)] => Ok(picture.clone()),
+            [Err(e)] => Err(self.describe(e)),
+            [] => Err(self.describe("should display a picture (SVG)")),
+            many => Err(self.describe(&format!("displayed {} pictures, not one", many.len()))),
+        }
     }
 
     /// The displayed value as a number.

@@ -206,6 +206,13 @@ impl Runner {
                 }
                 _ => {}
             }
+            // A picture the browser cannot draw is an error a learner would see.
+            if let Some(Err(broken)) = cell.pictures().into_iter().find(Result::is_err) {
+                return Err(fail(
+                    Some(cell),
+                    format!("displayed a broken picture: {broken}"),
+                ));
+            }
         }
         Ok(Execution {
             notebook: executed,
