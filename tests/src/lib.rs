@@ -4,6 +4,8 @@
 //! A failure names the notebook, the cell (index and first line) and the kernel's
 //! error text; a hung cell or notebook is killed, with its kernel, after its timeout.
 
+pub mod browser;
+pub mod lab;
 mod load;
 mod notebook;
 mod picture;

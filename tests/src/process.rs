@@ -32,7 +32,7 @@ fn processes() -> Vec<Process> {
 }
 
 /// `roots` and all their descendants, children first found before they are orphaned.
-fn with_descendants(roots: &[i32]) -> Vec<i32> {
+pub fn with_descendants(roots: &[i32]) -> Vec<i32> {
     let all = processes();
     let mut found: Vec<i32> = roots.to_vec();
     let mut i = 0;
@@ -61,6 +61,21 @@ fn kill_all(pids: &[i32]) {
             libc::kill(pid, libc::SIGKILL);
         }
     }
+}
+
+/// Those of `pids` still running (zombies, which have exited, do not count).
+pub fn alive(pids: &[i32]) -> Vec<i32> {
+    pids.iter()
+        .copied()
+        .filter(|pid| {
+            fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+                let state = stat
+                    .rfind(')')
+                    .and_then(|end| stat[end + 1..].split_whitespace().next());
+                state.is_some_and(|s| s != "Z" && s != "X")
+            })
+        })
+        .collect()
 }
 
 /// Processes whose command line mentions `dir`: the kernels started with a connection

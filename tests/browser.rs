@@ -1,0 +1,193 @@
+//! The topic notebook as a learner meets it: JupyterLab started by `cargo lab`, the
+//! notebook opened in headless Chromium, Run > Run All Cells, and then what the page
+//! shows: the kernel named Rust, every cell run in order, outputs under the right
+//! cells (the lesson's claims hold on them), the timeline pictures drawn, and no error
+//! outside cells tagged `raises-exception`. JupyterLab and its kernels are stopped at
+//! the end, and the test checks that nothing was left running.
+//!
+//! A screenshot of the page is saved to `target/browser/` whatever the outcome.
+
+mod claims;
+
+use kernel_setup::{Layout, ensure};
+use libtest_mimic::{Arguments, Trial};
+use notebook_harness::browser::{Browser, PageView};
+use notebook_harness::lab::Lab;
+use notebook_harness::{Check, Execution, LoadMeter, Notebook, Picture};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// The notebooks a learner opens in the browser (relative to `notebooks/`).
+const NOTEBOOKS: &[&str] = &["slides/topic_410_concurrency.ipynb"];
+const LAB_START: Duration = Duration::from_secs(180);
+const RUN_ALL: Duration = Duration::from_secs(900);
+
+fn main() {
+    let args = Arguments::from_args();
+    let trials = NOTEBOOKS
+        .iter()
+        .map(|&name| {
+            Trial::test(format!("browser::{name}"), move || {
+                Ok(run_in_browser(&Layout::of_this_checkout(), name)?)
+            })
+        })
+        .collect();
+    libtest_mimic::run(&args, trials).exit();
+}
+
+fn run_in_browser(layout: &Layout, name: &str) -> Check {
+    ensure(layout).map_err(|e| e.to_string())?;
+    let browser = Browser::ensure(&layout.root)?;
+    let path = layout.notebooks().join(name);
+    let committed = Notebook::load(&path)?;
+    let committed_bytes = std::fs::read(&path).map_err(|e| e.to_string())?;
+    let stem = Path::new(name)
+        .file_stem()
+        .unwrap_or_default()
+        .to_string_lossy();
+    let target = layout.root.join("target/browser");
+    let work_dir = target.join(&*stem);
+    std::fs::create_dir_all(&work_dir).map_err(|e| format!("{}: {e}", work_dir.display()))?;
+    let screenshot = target.join(format!("{stem}.png"));
+
+    let meter = LoadMeter::start();
+    let started = Instant::now();
+    let mut lab = Lab::start(&layout.root, &work_dir, LAB_START)?;
+    let page = browser.run_notebook(&lab, Path::new(name), &work_dir, &screenshot, RUN_ALL);
+    let log_tail = lab.log_tail();
+    let left_running = lab.stop();
+    let execution_time = started.elapsed();
+    let page = page.map_err(|e| format!("{name}: {e}\nJupyterLab's log ends:\n{log_tail}"))?;
+    println!(
+        "{name}: ran in JupyterLab in {:.1} s; screenshot {}",
+        execution_time.as_secs_f64(),
+        screenshot.display()
+    );
+    for error in page.page_errors() {
+        println!("{name}: the page reported a script error: {error}");
+    }
+
+    let fail = |what: String| format!("{name}: {what} (screenshot: {})", screenshot.display());
+    if page.kernel_name() != "Rust" {
+        return Err(fail(format!(
+            "the toolbar names the kernel `{}`, not `Rust`",
+            page.kernel_name()
+        )));
+    }
+    if std::fs::read(&path).ok().as_ref() != Some(&committed_bytes) {
+        return Err(fail(
+            "running it in JupyterLab changed the committed notebook".to_owned(),
+        ));
+    }
+    if !left_running.is_empty() {
+        return Err(fail(format!(
+            "{} process(es) of JupyterLab or its kernels were still running after the shutdown \
+             and had to be killed: {left_running:?}",
+            left_running.len()
+        )));
+    }
+    check_page(&committed, &page).map_err(fail)?;
+
+    // The same claims as under nbconvert, on what the learner saw.
+    let seen = page.as_notebook(&committed).map_err(fail)?;
+    let _ = std::fs::write(
+        work_dir.join(format!("{stem}.seen.ipynb")),
+        serde_json::to_string_pretty(&seen.json).unwrap_or_default(),
+    );
+    let execution = Execution {
+        notebook: seen,
+        wall_time: execution_time,
+        other_load: meter.other_load(),
+    };
+    if let Some(check) = claims::for_notebook(name) {
+        check(&execution).map_err(|e| fail(format!("as shown in the browser, {e}")))?;
+    }
+    Ok(())
+}
+
+/// Cells in the notebook's order, each run once in that order, errors only where the
+/// lesson expects them, and every picture drawn.
+fn check_page(committed: &Notebook, page: &PageView) -> Check {
+    let cells = page.cells();
+    if cells.len() != committed.cells.len() {
+        return Err(format!(
+            "the page shows {} cells, the notebook has {}",
+            cells.len(),
+            committed.cells.len()
+        ));
+    }
+    let mut last_count = 0;
+    for (cell, seen) in committed.cells.iter().zip(&cells) {
+        let at = || format!("cell {} (`{}`)", cell.index, cell.first_line());
+        let kind = format!("{:?}", cell.kind).to_lowercase();
+        if seen.kind != kind {
+            return Err(format!(
+                "{} shows as a {} cell, not {kind}",
+                at(),
+                seen.kind
+            ));
+        }
+        if seen.kind != "code" || cell.source.trim().is_empty() {
+            continue;
+        }
+        let count: u32 = seen
+            .prompt
+            .trim_start_matches('[')
+            .trim_end_matches("]:")
+            .parse()
+            .map_err(|_| {
+                format!(
+                    "{} shows the prompt `{}`: it did not run",
+                    at(),
+                    seen.prompt
+                )
+            })?;
+        if count <= last_count {
+            return Err(format!(
+                "{} ran as number {count}, after number {last_count}: cells ran out of order",
+                at()
+            ));
+        }
+        last_count = count;
+        let expects_error = cell.tags.iter().any(|t| t == "raises-exception");
+        let errors: Vec<&str> = seen
+            .outputs
+            .iter()
+            .filter(|o| o.mime == "application/vnd.jupyter.stderr")
+            .map(|o| o.text)
+            .collect();
+        match (expects_error, errors.first()) {
+            (false, Some(error)) => {
+                return Err(format!("{} shows an error:\n{error}", at()));
+            }
+            (true, None) => {
+                return Err(format!(
+                    "{} is tagged `raises-exception` but shows no error",
+                    at()
+                ));
+            }
+            _ => {}
+        }
+        let images: Vec<_> = seen.outputs.iter().flat_map(|o| &o.images).collect();
+        for image in &images {
+            if !image.loaded || image.width < 100.0 || image.height < 50.0 {
+                return Err(format!(
+                    "{} shows a picture the browser did not draw (loaded: {}, {}x{} px)",
+                    at(),
+                    image.loaded,
+                    image.width,
+                    image.height
+                ));
+            }
+            Picture::parse(&image.source).map_err(|e| format!("{}: {e}", at()))?;
+        }
+        if cell.source.contains("Timeline::record") && images.len() != 1 {
+            return Err(format!(
+                "{} records a timeline but shows {} pictures",
+                at(),
+                images.len()
+            ));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,141 @@
+// Opens a notebook in JupyterLab in headless Chromium, runs all its cells as a learner
+// would (Run > Run All Cells), and writes what the page shows to a JSON file: the
+// kernel's name and, cell by cell, the prompt and each output as rendered.
+//
+//   node run-notebook.mjs LAB_URL TOKEN NOTEBOOK OUT_JSON SCREENSHOT TIMEOUT_SECONDS
+//
+// tests/browser.rs runs it and checks the JSON. Exits non-zero, with a reason on
+// stderr, when the page does not get that far; a screenshot is saved either way.
+
+import { chromium } from 'playwright-core';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const [labUrl, token, notebook, outJson, screenshot, timeoutSeconds] = process.argv.slice(2);
+const deadline = Date.now() + Number(timeoutSeconds) * 1000;
+const remaining = () => Math.max(1000, deadline - Date.now());
+
+const profile = mkdtempSync(join(tmpdir(), 'notebook-browser-'));
+const context = await chromium.launchPersistentContext(profile, {
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  viewport: { width: 1400, height: 1000 },
+  // Without the networking flags Chromium tries to reach Google's services, which this
+  // machine's closed network refuses.
+  args: [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+  ],
+});
+const page = context.pages()[0] ?? (await context.newPage());
+const consoleErrors = [];
+page.on('pageerror', (error) => consoleErrors.push(String(error)));
+
+async function finish(code, reason) {
+  if (reason) console.error(`run-notebook: ${reason}`);
+  try {
+    await page.screenshot({ path: screenshot, fullPage: false, timeout: 20000 });
+  } catch (error) {
+    console.error(`run-notebook: no screenshot: ${error}`);
+  }
+  await context.close();
+  rmSync(profile, { recursive: true, force: true });
+  process.exit(code);
+}
+
+async function step(what, action) {
+  try {
+    return await action();
+  } catch (error) {
+    await finish(1, `${what}: ${String(error).split('\n')[0]}`);
+  }
+}
+
+const url = `${labUrl}/lab/tree/${notebook}?token=${token}`;
+await step(`opening ${url.replace(token, '***')}`, () =>
+  page.goto(url, { timeout: remaining(), waitUntil: 'domcontentloaded' }),
+);
+await step('waiting for the notebook to appear', () =>
+  page.waitForSelector('.jp-NotebookPanel .jp-Cell', { timeout: remaining() }),
+);
+const kernelName = await step('waiting for the kernel to start', async () => {
+  const name = page.locator('.jp-NotebookPanel-toolbar .jp-Toolbar-kernelName');
+  await page.waitForFunction(
+    () => {
+      const el = document.querySelector('.jp-NotebookPanel-toolbar .jp-Toolbar-kernelName');
+      const text = el?.textContent?.trim() ?? '';
+      return text !== '' && !/No Kernel|Kernel Starting|Connecting/i.test(text);
+    },
+    null,
+    { timeout: remaining() },
+  );
+  return (await name.textContent()).trim();
+});
+
+await step('choosing Run > Run All Cells', async () => {
+  await page.click('.lm-MenuBar-itemLabel:text-is("Run")');
+  await page.click('.lm-Menu-itemLabel:text-is("Run All Cells")');
+});
+
+// Done when every non-empty code cell has a number in its prompt.
+const codeCells = '.jp-NotebookPanel .jp-Notebook .jp-CodeCell';
+const progress = () =>
+  page.$$eval(codeCells, (cells) =>
+    cells.map((cell) => ({
+      prompt: cell.querySelector('.jp-InputPrompt')?.textContent?.trim() ?? '',
+      empty: (cell.querySelector('.cm-content')?.textContent ?? '').trim() === '',
+    })),
+  );
+let last = [];
+for (;;) {
+  last = await progress();
+  const pending = last.findIndex((c) => !c.empty && !/^\[\d+\]:$/.test(c.prompt));
+  if (pending < 0) break;
+  if (Date.now() > deadline) {
+    await finish(
+      1,
+      `code cell ${pending} (of ${last.length}) had not run within ${timeoutSeconds} s; ` +
+        `its prompt shows ${last[pending].prompt}`,
+    );
+  }
+  await page.waitForTimeout(1000);
+}
+// Output from threads still running can arrive just after the last reply.
+await page.waitForTimeout(1000);
+
+const cells = await page.$$eval('.jp-NotebookPanel .jp-Notebook .jp-Cell', (cells) =>
+  cells.map((cell) => ({
+    kind: cell.classList.contains('jp-CodeCell')
+      ? 'code'
+      : cell.classList.contains('jp-MarkdownCell')
+        ? 'markdown'
+        : 'raw',
+    prompt: cell.querySelector('.jp-InputPrompt')?.textContent?.trim() ?? '',
+    outputs: Array.from(cell.querySelectorAll('.jp-OutputArea-output')).map((output) => {
+      const images = Array.from(output.querySelectorAll('img'));
+      return {
+        mime: output.getAttribute('data-mime-type') ?? '',
+        text: output.innerText,
+        images: images.map((img) => ({
+          src: img.getAttribute('src') ?? '',
+          loaded: img.complete && img.naturalWidth > 0,
+          width: img.getBoundingClientRect().width,
+          height: img.getBoundingClientRect().height,
+        })),
+      };
+    }),
+  })),
+);
+// The last picture, in view for the screenshot.
+await page
+  .locator('.jp-OutputArea-output img')
+  .last()
+  .scrollIntoViewIfNeeded({ timeout: 5000 })
+  .catch(() => {});
+writeFileSync(outJson, JSON.stringify({ kernelName, cells, consoleErrors }, null, 1));
+await finish(0);
