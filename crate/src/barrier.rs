@@ -209,6 +209,7 @@ impl Barrier {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Mutex;
     use std::thread;
     use std::time::Instant;
 
@@ -337,5 +338,97 @@ mod tests {
     #[should_panic(expected = "parties must be at least 1")]
     fn zero_parties_panics() {
         Barrier::new(0, LONG);
+    }
+
+    /// Up to half a millisecond, sometimes: enough to shuffle who arrives when.
+    fn jitter() {
+        if crate::random() < 0.3 {
+            thread::sleep(Duration::from_micros((crate::random() * 500.0) as u64));
+        }
+    }
+
+    /// Property: in every round of every trial, each party is released exactly once,
+    /// with the indices `0..parties` between them, whatever the arrival order.
+    #[test]
+    fn random_arrivals_release_every_round_exactly_once() {
+        for trial in 0..30 {
+            let parties = crate::randint(1, 8) as usize;
+            let rounds = 20;
+            let barrier = Barrier::new(parties, LONG);
+            let released = Mutex::new(vec![Vec::new(); rounds]);
+            thread::scope(|s| {
+                for _ in 0..parties {
+                    s.spawn(|| {
+                        for round in 0..rounds {
+                            jitter();
+                            let index = barrier.wait().expect("every party arrives");
+                            released.lock().unwrap()[round].push(index);
+                        }
+                    });
+                }
+            });
+            for (round, mut indices) in released.into_inner().unwrap().into_iter().enumerate() {
+                indices.sort();
+                let expected: Vec<usize> = (0..parties).collect();
+                assert_eq!(
+                    indices, expected,
+                    "trial {trial}, {parties} parties, round {round}"
+                );
+            }
+            assert!(!barrier.is_broken());
+        }
+    }
+
+    /// Property: when fewer threads arrive than the barrier needs, every one of them
+    /// returns an error within about the timeout (none hangs), at least one of them
+    /// reports the timeout, and after `reset` a full round passes again.
+    #[test]
+    fn random_shortfalls_fail_everyone_in_bounded_time_and_reset_recovers() {
+        for trial in 0..15 {
+            let parties = crate::randint(2, 6) as usize;
+            let arriving = crate::randint(1, parties as i64 - 1) as usize;
+            let timeout = Duration::from_millis(crate::randint(5, 40) as u64);
+            let barrier = Barrier::new(parties, timeout);
+            let started = Instant::now();
+            let results: Vec<_> = thread::scope(|s| {
+                let handles: Vec<_> = (0..arriving)
+                    .map(|_| {
+                        s.spawn(|| {
+                            jitter();
+                            barrier.wait()
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            let took = started.elapsed();
+            let context = format!("trial {trial}: {arriving} of {parties}, {timeout:?}");
+            assert!(
+                took < timeout * 2 + Duration::from_secs(2),
+                "{context}: took {took:?}"
+            );
+            assert!(results.iter().all(Result::is_err), "{context}: {results:?}");
+            assert!(
+                results.contains(&Err(BarrierWaitError::TimedOut(timeout))),
+                "{context}: {results:?}"
+            );
+            assert!(barrier.is_broken(), "{context}");
+            assert_eq!(barrier.wait(), Err(BarrierWaitError::Broken), "{context}");
+
+            barrier.reset();
+            let passed = thread::scope(|s| {
+                let handles: Vec<_> = (0..parties)
+                    .map(|_| s.spawn(|| barrier.wait_timeout(LONG)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap())
+                    .collect::<Vec<_>>()
+            });
+            assert!(
+                passed.iter().all(Result::is_ok),
+                "{context}, after reset: {passed:?}"
+            );
+        }
     }
 }

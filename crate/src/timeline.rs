@@ -349,8 +349,17 @@ impl Timeline {
     /// assert_eq!(picture.duration(), ms(20));
     /// assert_eq!(picture.most_working(), 1);
     /// ```
+    ///
+    /// # Panics
+    /// When a span ends before it starts.
     pub fn from_lanes(title: impl Into<String>, mut lanes: Vec<Lane>) -> Timeline {
         for lane in &mut lanes {
+            if let Some(span) = lane.spans.iter().find(|s| s.end < s.start) {
+                panic!(
+                    "Timeline::from_lanes: span `{}` in lane `{}` ends ({:?}) before it starts ({:?})",
+                    span.label, lane.name, span.end, span.start
+                );
+            }
             lane.spans
                 .sort_by_key(|s| (s.start, std::cmp::Reverse(s.end)));
         }
@@ -1044,6 +1053,18 @@ mod tests {
             .parse()
             .unwrap();
         assert!(height < 520.0, "{height}");
+    }
+
+    #[test]
+    #[should_panic(expected = "span `back` in lane `t` ends (1ms) before it starts (2ms)")]
+    fn spans_ending_before_they_start_are_refused() {
+        Timeline::from_lanes(
+            "bad",
+            vec![Lane {
+                name: "t".into(),
+                spans: vec![span("back", Activity::Work, 2, 1)],
+            }],
+        );
     }
 
     #[test]
