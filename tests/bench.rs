@@ -3,14 +3,15 @@
 //! asserts nothing, it prints.
 //!
 //! For every notebook (exercises aside, which need a learner's solutions): wall time,
-//! and per-cell latency (median and worst cell, compiling included). Then the first
+//! and per-cell latency (median and worst cell, compiling included); for the topic
+//! notebook, how close its thread demos come to the machine's limits. Then the first
 //! `:dep` of the support crate in a fresh kernel, with evcxr's cache emptied (cold)
 //! and filled (warm), with the median of trivial cells. With `--python PATH`, the
 //! Python original executed the same way, for comparison.
 
 use kernel_setup::{Layout, ensure};
 use notebook_harness::variants::is_exercise;
-use notebook_harness::{Execution, Runner, notebooks_under};
+use notebook_harness::{Execution, Output, Picture, Runner, notebooks_under};
 use serde_json::json;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -39,6 +40,7 @@ fn main() -> ExitCode {
     let mut runner = Runner::new(installation);
     runner.output_dir = layout.root.join("target").join("bench");
     let mut ok = true;
+    let mut limits = Vec::new();
 
     println!(
         "{:<44} {:>8} {:>6} {:>8} {:>8}  worst cell",
@@ -48,11 +50,17 @@ fn main() -> ExitCode {
         if is_exercise(&name) {
             continue;
         }
-        ok &= report(&runner, &layout.notebooks().join(&name), &name);
+        match report(&runner, &layout.notebooks().join(&name), &name) {
+            Some(run) => limits.extend(physical_limits(&run)),
+            None => ok = false,
+        }
+    }
+    for line in limits {
+        println!("{line}");
     }
     if let Some(python) = python {
         runner.kernel = "python3".to_owned();
-        ok &= report(&runner, &python, Path::new("python-original.ipynb"));
+        ok &= report(&runner, &python, Path::new("python-original.ipynb")).is_some();
         runner.kernel = "rust".to_owned();
     }
 
@@ -97,17 +105,65 @@ fn main() -> ExitCode {
 }
 
 /// Executes one notebook and prints its line of the table.
-fn report(runner: &Runner, path: &Path, name: &Path) -> bool {
+fn report(runner: &Runner, path: &Path, name: &Path) -> Option<Execution> {
     match runner.execute(path, name) {
         Ok(run) => {
             print_line(&name.display().to_string(), &run);
-            true
+            Some(run)
         }
         Err(failure) => {
             eprintln!("{failure}");
-            false
+            None
         }
     }
+}
+
+/// How close the thread demos come to what the machine allows: 100 requests on
+/// threads against the longest single request (from the timeline picture), and the
+/// speed-up of the computation against the core count.
+fn physical_limits(run: &Execution) -> Vec<String> {
+    let mut lines = Vec::new();
+    let picture = run
+        .notebook
+        .cell("Timeline::record(\"100 requests on 100 threads\"")
+        .ok()
+        .and_then(|cell| {
+            cell.outputs.iter().find_map(|o| match o {
+                Output::Data(data) => data.iter().find(|(m, _)| m == "image/svg+xml").cloned(),
+                _ => None,
+            })
+        });
+    if let Some((_, svg)) = picture
+        && let Ok(parsed) = Picture::parse(&svg)
+        && let Ok(total) = parsed.number("data-duration-ms")
+    {
+        // Each bar's tooltip reads "request: START–END ms".
+        let longest = svg
+            .split("<title>request: ")
+            .skip(1)
+            .filter_map(|rest| {
+                let (start, rest) = rest.split_once('–')?;
+                let end = rest.split_once(" ms")?.0;
+                Some(end.parse::<f64>().ok()? - start.parse::<f64>().ok()?)
+            })
+            .fold(0.0, f64::max);
+        lines.push(format!(
+            "100 requests on threads: {total:.1} ms, longest single request {longest:.1} ms: {:.3}x (target <= 1.1x)",
+            total / longest
+        ));
+    }
+    if let Ok(cell) = run.notebook.cell("speed-up")
+        && let (Ok(cores), Ok(speed_up)) = (
+            cell.number_after("cores: "),
+            cell.number_after("speed-up: "),
+        )
+    {
+        lines.push(format!(
+            "computation on {cores} threads: {speed_up:.2}x faster = {:.2} x cores (target >= 0.9)",
+            speed_up / cores
+        ));
+    }
+    lines
 }
 
 fn print_line(label: &str, run: &Execution) {
