@@ -13,7 +13,7 @@ use kernel_setup::{Layout, ensure};
 use libtest_mimic::{Arguments, Trial};
 use notebook_harness::browser::{Browser, PageView};
 use notebook_harness::lab::Lab;
-use notebook_harness::{Check, Execution, LoadMeter, Notebook, Picture};
+use notebook_harness::{BusyLoad, Check, Execution, LoadMeter, Notebook, Picture};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -24,6 +24,7 @@ const RUN_ALL: Duration = Duration::from_secs(900);
 
 fn main() {
     let args = Arguments::from_args();
+    let _load = (!args.list).then(BusyLoad::for_test_run).flatten();
     let trials = NOTEBOOKS
         .iter()
         .map(|&name| {

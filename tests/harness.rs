@@ -1,9 +1,9 @@
 //! The harness tested on fixture notebooks: one that passes, and ones that fail to
-//! compile, panic, hang, display a broken picture or are not notebooks at all. Each
-//! failure must be reported as a failure that names the right cell, within its
-//! timeout, leaving no kernel behind.
+//! compile, panic, exit, crash, hang, display a broken picture or are not notebooks at
+//! all. Each failure must be reported as a failure that names the right cell, within
+//! its timeout, leaving no kernel behind.
 
-use kernel_setup::{Layout, ensure};
+use kernel_setup::{Installation, Layout, ensure};
 use libtest_mimic::{Arguments, Failed, Trial};
 use notebook_harness::{Execution, Failure, Runner};
 use std::path::Path;
@@ -61,6 +61,18 @@ const FIXTURES: &[(&str, Expectation)] = &[
     }),
     ("hangs", |result| {
         expect_failure_at(result, 1, "did not finish within its timeout")
+    }),
+    // The kernel's user-code process dies; evcxr reports it and starts a new one.
+    ("exits", |result| {
+        expect_failure_at(
+            result,
+            1,
+            "Subprocess terminated with status: exit status: 3",
+        )
+    }),
+    // evcxr's crash guard turns the SIGSEGV into an abort; either way a signal ends it.
+    ("segfault", |result| {
+        expect_failure_at(result, 1, "Subprocess terminated with status: signal:")
     }),
     ("broken_picture", |result| {
         expect_failure_at(
@@ -133,6 +145,7 @@ fn main() {
         .collect();
 
     let path = fixtures.join("hangs.ipynb");
+    let setup = runner.clone();
     trials.push(Trial::test(
         "whole_notebook_timeout_kills_nbconvert_and_kernel",
         move || {
@@ -150,5 +163,71 @@ fn main() {
             Ok(no_kernel_left(&runner)?)
         },
     ));
+    let passes = fixtures.join("passes.ipynb");
+    let target = layout.root.join("target");
+    trials.push(Trial::test("missing_jupyter_is_named", {
+        let passes = passes.clone();
+        let root = target.join("fault-no-jupyter");
+        move || {
+            let _ = std::fs::create_dir_all(&root);
+            let runner = Runner::new(Installation {
+                layout: Layout { root: root.clone() },
+            });
+            let report = match runner.execute(&passes, Path::new("no-jupyter.ipynb")) {
+                Ok(_) => return Err("ran without a Jupyter installation".into()),
+                Err(failure) => failure.to_string(),
+            };
+            if !report.contains("cannot start jupyter nbconvert") || !report.contains("cargo setup")
+            {
+                return Err(format!("the report should say Jupyter is missing: {report}").into());
+            }
+            Ok(())
+        }
+    }));
+    let real = layout.clone();
+    trials.push(Trial::test("missing_evcxr_is_named", move || {
+        // Only once the real installation is in place is a broken copy meaningful.
+        runner_for(&setup)?;
+        let root = target.join("fault-no-evcxr");
+        let broken = broken_kernel_layout(&real, &root).map_err(Failed::from)?;
+        let mut runner = Runner::new(Installation { layout: broken });
+        runner.startup_timeout = Duration::from_secs(30);
+        let started = std::time::Instant::now();
+        let report = match runner.execute(&passes, Path::new("no-evcxr.ipynb")) {
+            Ok(_) => return Err("ran with a kernel that does not exist".into()),
+            Err(failure) => failure.to_string(),
+        };
+        if started.elapsed() > Duration::from_secs(90) {
+            return Err(format!("took {:?} to report a missing kernel", started.elapsed()).into());
+        }
+        if !report.contains("evcxr_jupyter") {
+            return Err(
+                format!("the report should name the missing evcxr_jupyter: {report}").into(),
+            );
+        }
+        Ok(no_kernel_left(&runner)?)
+    }));
     libtest_mimic::run(&args, trials).exit();
+}
+
+/// A copy of the installation's layout whose `rust` kernel points at an evcxr_jupyter
+/// that does not exist, as after a deleted or half-built install.
+fn broken_kernel_layout(real: &Layout, root: &Path) -> Result<Layout, String> {
+    let venv = root.join(".local").join("venv");
+    let kernel_dir = venv.join("share/jupyter/kernels/rust");
+    let _ = std::fs::remove_dir_all(root);
+    std::fs::create_dir_all(&kernel_dir).map_err(|e| e.to_string())?;
+    std::os::unix::fs::symlink(real.venv().join("bin"), venv.join("bin"))
+        .map_err(|e| e.to_string())?;
+    let spec = std::fs::read_to_string(real.kernel_dir().join("kernel.json"))
+        .map_err(|e| e.to_string())?;
+    let missing = root.join("nowhere/evcxr_jupyter");
+    let spec = spec.replace(
+        &real.evcxr_jupyter().display().to_string(),
+        &missing.display().to_string(),
+    );
+    std::fs::write(kernel_dir.join("kernel.json"), spec).map_err(|e| e.to_string())?;
+    Ok(Layout {
+        root: root.to_owned(),
+    })
 }

@@ -11,7 +11,7 @@ mod claims;
 use kernel_setup::{Layout, ensure};
 use libtest_mimic::{Arguments, Trial};
 use notebook_harness::variants::{is_exercise, orphans, variants};
-use notebook_harness::{Runner, check_committed_clean, notebooks_under};
+use notebook_harness::{BusyLoad, Runner, check_committed_clean, notebooks_under};
 use std::sync::Arc;
 
 fn main() {
@@ -19,6 +19,8 @@ fn main() {
     args.test_threads.get_or_insert(1);
     let layout = Layout::of_this_checkout();
     let notebooks = notebooks_under(&layout.notebooks());
+    // Held to the end of main: the load runs while every test does.
+    let _load = (!args.list).then(BusyLoad::for_test_run).flatten();
     // Listing tests must not install anything.
     let runner = if args.list {
         None

@@ -13,7 +13,7 @@ mod process;
 mod runner;
 pub mod variants;
 
-pub use load::LoadMeter;
+pub use load::{BusyLoad, LoadMeter};
 pub use notebook::{Cell, CellKind, Notebook, Output};
 pub use picture::Picture;
 pub use runner::{Execution, Failure, Runner};

@@ -2,6 +2,7 @@
 //! can tell a slow lesson from a machine that had no core to spare.
 
 use std::fs;
+use std::process::{Child, Command, Stdio};
 use std::time::Instant;
 
 /// Measures, from its start, the CPU time used by processes other than this one and
@@ -67,6 +68,77 @@ fn our_cpu_seconds() -> f64 {
         seconds(usage.ru_utime) + seconds(usage.ru_stime)
     };
     usage(libc::RUSAGE_SELF) + usage(libc::RUSAGE_CHILDREN)
+}
+
+/// Processes that keep cores busy until dropped, so the notebook tests can be run as on
+/// a shared, loaded CI machine: `NOTEBOOK_TEST_LOAD=2 cargo test` keeps two cores busy.
+/// Each runs in a session of its own, like another user's job, so the scheduler treats
+/// it as it would treat one.
+pub struct BusyLoad {
+    children: Vec<Child>,
+}
+
+/// The environment variable that asks for [`BusyLoad`]: a number of busy processes.
+const LOAD_VARIABLE: &str = "NOTEBOOK_TEST_LOAD";
+
+impl BusyLoad {
+    /// Starts the load `NOTEBOOK_TEST_LOAD` asks for, if any.
+    pub fn from_env() -> Result<Option<BusyLoad>, String> {
+        let Ok(value) = std::env::var(LOAD_VARIABLE) else {
+            return Ok(None);
+        };
+        let processes: usize = value.trim().parse().map_err(|_| {
+            format!("{LOAD_VARIABLE}={value}: expected a number of busy processes, e.g. 2")
+        })?;
+        BusyLoad::start(processes).map(Some)
+    }
+
+    /// [`from_env`](BusyLoad::from_env) for a test binary: says what it started, and
+    /// ends the process on a value that is not a number.
+    pub fn for_test_run() -> Option<BusyLoad> {
+        match BusyLoad::from_env() {
+            Ok(load) => {
+                if let Some(load) = &load {
+                    eprintln!(
+                        "running under load: {} busy process(es) beside the tests",
+                        load.processes()
+                    );
+                }
+                load
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                std::process::exit(2);
+            }
+        }
+    }
+
+    pub fn start(processes: usize) -> Result<BusyLoad, String> {
+        let children = (0..processes)
+            .map(|_| {
+                Command::new("setsid")
+                    .args(["sh", "-c", "while :; do :; done"])
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .spawn()
+                    .map_err(|e| format!("cannot start a busy process (setsid sh): {e}"))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(BusyLoad { children })
+    }
+
+    pub fn processes(&self) -> usize {
+        self.children.len()
+    }
+}
+
+impl Drop for BusyLoad {
+    fn drop(&mut self) {
+        for child in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }
 
 #[cfg(test)]
