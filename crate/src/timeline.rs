@@ -569,16 +569,6 @@ impl<'a> Svg<'a> {
         PALETTE[self.colours.get(label).copied().unwrap_or(0) % PALETTE.len()]
     }
 
-    /// Vertical extent of a bar in a lane starting at `y`: work fills the lane, waiting
-    /// is a thin line through its middle.
-    fn bar(&self, y: f64, activity: Activity) -> (f64, f64) {
-        let h = self.lane_height;
-        match activity {
-            Activity::Work => (y + h * 0.1, h * 0.8),
-            Activity::Wait => (y + h * 0.38, (h * 0.24).max(1.0)),
-        }
-    }
-
     fn render(mut self) -> String {
         let t = self.timeline;
         let lanes_bottom = TOP + self.lane_height * t.lanes.len() as f64;
@@ -732,7 +722,7 @@ impl<'a> Svg<'a> {
         start: Duration,
         end: Duration,
     ) {
-        let (top, height) = self.bar(y, activity);
+        let (top, height) = bar(y, self.lane_height, activity);
         let waiting = if activity == Activity::Wait {
             ", waiting"
         } else {
@@ -750,12 +740,10 @@ impl<'a> Svg<'a> {
 
     fn legend(&mut self, top: f64) {
         let legend = std::mem::take(&mut self.legend);
-        let saved = self.lane_height;
-        self.lane_height = 12.0;
         for (index, &(label, activity)) in legend.iter().enumerate() {
             let x = LEFT + 170.0 * (index % 4) as f64;
             let y = top + 18.0 * (index / 4) as f64;
-            let (bar_top, height) = self.bar(y, activity);
+            let (bar_top, height) = bar(y, 12.0, activity);
             let waiting = if activity == Activity::Wait {
                 " (waiting)"
             } else {
@@ -770,7 +758,15 @@ impl<'a> Svg<'a> {
                 escape(label),
             );
         }
-        self.lane_height = saved;
+    }
+}
+
+/// Vertical extent of a bar in a lane of height `h` starting at `y`: work fills the
+/// lane, waiting is a thin line through its middle.
+fn bar(y: f64, h: f64, activity: Activity) -> (f64, f64) {
+    match activity {
+        Activity::Work => (y + h * 0.1, h * 0.8),
+        Activity::Wait => (y + h * 0.38, (h * 0.24).max(1.0)),
     }
 }
 
