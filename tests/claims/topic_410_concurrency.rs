@@ -86,7 +86,7 @@ fn compiler_rejects_unsynchronised_results(nb: &Notebook) -> Check {
 
 fn parallel_computation(nb: &Notebook, other_load: f64) -> Check {
     nb.cell("perform_computations_concurrently(5)")?
-        .expect_text(": 10000000\"")?;
+        .expect_text(": 30000000\"")?;
     let cell = nb.cell("speed-up")?;
     let cores = cell.number_after("cores: ")?;
     let speed_up = cell.number_after("speed-up: ")?;
