@@ -24,7 +24,7 @@ const RUN_ALL: Duration = Duration::from_secs(900);
 
 fn main() {
     let args = Arguments::from_args();
-    let _load = (!args.list).then(BusyLoad::for_test_run).flatten();
+    let load = (!args.list).then(BusyLoad::for_test_run).flatten();
     let trials = NOTEBOOKS
         .iter()
         .map(|&name| {
@@ -33,7 +33,10 @@ fn main() {
             })
         })
         .collect();
-    libtest_mimic::run(&args, trials).exit();
+    let conclusion = libtest_mimic::run(&args, trials);
+    // `exit` skips destructors: stop the load first.
+    drop(load);
+    conclusion.exit();
 }
 
 fn run_in_browser(layout: &Layout, name: &str) -> Check {

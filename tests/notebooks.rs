@@ -19,8 +19,8 @@ fn main() {
     args.test_threads.get_or_insert(1);
     let layout = Layout::of_this_checkout();
     let notebooks = notebooks_under(&layout.notebooks());
-    // Held to the end of main: the load runs while every test does.
-    let _load = (!args.list).then(BusyLoad::for_test_run).flatten();
+    // Runs while every test does; stopped before the process exits.
+    let load = (!args.list).then(BusyLoad::for_test_run).flatten();
     // Listing tests must not install anything.
     let runner = if args.list {
         None
@@ -86,5 +86,8 @@ fn main() {
             },
         ));
     }
-    libtest_mimic::run(&args, trials).exit();
+    let conclusion = libtest_mimic::run(&args, trials);
+    // `exit` skips destructors: stop the load first.
+    drop(load);
+    conclusion.exit();
 }
