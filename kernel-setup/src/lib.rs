@@ -141,6 +141,12 @@ impl Installation {
     }
 }
 
+/// Whether this process runs as root (Jupyter refuses root unless told; apt needs it).
+pub fn running_as_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+}
+
 /// Installs whatever is missing and returns the installation. A second call that
 /// finds everything in place only checks files and takes well under a second.
 pub fn ensure(layout: &Layout) -> Result<Installation> {

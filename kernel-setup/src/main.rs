@@ -44,7 +44,7 @@ fn main() -> ExitCode {
                 "--ServerApp.root_dir={}",
                 layout.notebooks().display()
             ));
-            if running_as_root() {
+            if kernel_setup::running_as_root() {
                 // Jupyter refuses root unless told; containers and CI machines often are.
                 lab.arg("--allow-root");
             }
@@ -61,9 +61,4 @@ fn main() -> ExitCode {
     let error = command.exec();
     eprintln!("kernel-setup: cannot start {command:?}: {error}");
     ExitCode::FAILURE
-}
-
-fn running_as_root() -> bool {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
 }

@@ -105,11 +105,7 @@ impl Browser {
 }
 
 fn install_chromium(chromium: &Path) -> Result<(), String> {
-    let root = std::fs::metadata("/proc/self").is_ok_and(|m| {
-        use std::os::unix::fs::MetadataExt;
-        m.uid() == 0
-    });
-    if !root {
+    if !kernel_setup::running_as_root() {
         return Err(format!(
             "{} is missing; install Debian's chromium (`sudo apt-get install chromium`) or set CHROMIUM",
             chromium.display()
