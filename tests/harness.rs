@@ -1,7 +1,8 @@
 //! The harness tested on fixture notebooks: one that passes, and ones that fail to
 //! compile, panic, exit, crash, hang, display a broken picture or are not notebooks at
 //! all. Each failure must be reported as a failure that names the right cell, within
-//! its timeout, leaving no kernel behind.
+//! its timeout, leaving no kernel behind, and no server a notebook started (`hangs`
+//! and `serves_then_exits` start one).
 
 use kernel_setup::{Installation, Layout, ensure};
 use libtest_mimic::{Arguments, Failed, Trial};
@@ -105,6 +106,42 @@ fn no_kernel_left(runner: &Runner) -> Result<(), String> {
     }
 }
 
+/// Checks that every local server a fixture announced (`serving http://127.0.0.1:PORT`
+/// in its output, which nbconvert's debug log records) refuses connections now that
+/// the run is over; returns how many it checked.
+fn no_server_left(runner: &Runner, name: &str) -> Result<usize, String> {
+    let log_path = runner.output_dir.join(name).with_extension("log");
+    // No log: nbconvert never started (the file was not a notebook).
+    let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+    // The log also echoes the cell's source (`serving http://{}`); only outputs parse.
+    let mut addresses: Vec<std::net::SocketAddr> = log
+        .split("serving http://")
+        .skip(1)
+        .filter_map(|rest| rest.split(|c: char| c.is_whitespace() || c == '\\').next())
+        .filter_map(|address| address.parse().ok())
+        .collect();
+    addresses.sort();
+    addresses.dedup();
+    for address in &addresses {
+        if std::net::TcpStream::connect_timeout(address, Duration::from_secs(2)).is_ok() {
+            return Err(format!(
+                "the server at {address} that the notebook started still accepts connections"
+            ));
+        }
+    }
+    Ok(addresses.len())
+}
+
+/// Like [`no_server_left`], for a fixture that must have started one.
+fn its_server_is_gone(runner: &Runner, name: &str) -> Result<(), String> {
+    match no_server_left(runner, name)? {
+        0 => Err(format!(
+            "{name} announced no server; the check would prove nothing"
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn main() {
     let args = Arguments::from_args();
     let layout = Layout::of_this_checkout();
@@ -138,18 +175,26 @@ fn main() {
             let path = fixtures.join(format!("{name}.ipynb"));
             Trial::test(format!("fixture::{name}"), move || {
                 let runner = runner_for(&runner)?;
-                expectation(runner.execute(&path, Path::new(&format!("{name}.ipynb"))))?;
-                Ok(no_kernel_left(&runner)?)
+                let file = format!("{name}.ipynb");
+                expectation(runner.execute(&path, Path::new(&file)))?;
+                no_kernel_left(&runner)?;
+                if name == "hangs" {
+                    its_server_is_gone(&runner, &file)?;
+                } else {
+                    no_server_left(&runner, &file)?;
+                }
+                Ok(())
             })
         })
         .collect();
 
     let path = fixtures.join("hangs.ipynb");
     let setup = runner.clone();
+    let hanging = runner.clone();
     trials.push(Trial::test(
         "whole_notebook_timeout_kills_nbconvert_and_kernel",
         move || {
-            let mut runner = (*runner_for(&runner)?).clone();
+            let mut runner = (*runner_for(&hanging)?).clone();
             runner.cell_timeout = Duration::from_secs(600);
             runner.notebook_timeout = Duration::from_secs(40);
             let started = std::time::Instant::now();
@@ -160,9 +205,25 @@ fn main() {
                 );
             }
             expect_failure_at(result, 1, "did not finish within 40 s")?;
-            Ok(no_kernel_left(&runner)?)
+            no_kernel_left(&runner)?;
+            Ok(its_server_is_gone(&runner, "hangs-whole.ipynb")?)
         },
     ));
+    let path = fixtures.join("serves_then_exits.ipynb");
+    let serving = runner.clone();
+    trials.push(Trial::test("pep_site_ends_with_its_kernel", move || {
+        let mut runner = (*runner_for(&serving)?).clone();
+        // Its first cell compiles the HTTP crates, which takes longer than 30 s cold.
+        runner.cell_timeout = Duration::from_secs(300);
+        let result = runner.execute(&path, Path::new("serves_then_exits.ipynb"));
+        expect_failure_at(
+            result,
+            1,
+            "Subprocess terminated with status: exit status: 3",
+        )?;
+        no_kernel_left(&runner)?;
+        Ok(its_server_is_gone(&runner, "serves_then_exits.ipynb")?)
+    }));
     let passes = fixtures.join("passes.ipynb");
     let target = layout.root.join("target");
     trials.push(Trial::test("missing_jupyter_is_named", {

@@ -218,6 +218,9 @@ fn ensure_evcxr(layout: &Layout) -> Result<()> {
             "--locked",
             "--version",
             EVCXR_VERSION,
+            // A run killed after cargo put the binary in place but before it recorded
+            // the install leaves a binary cargo would refuse to overwrite.
+            "--force",
         ])
         .arg("--root")
         .arg(layout.cargo_root())
@@ -250,16 +253,28 @@ fn ensure_venv(layout: &Layout) -> Result<()> {
         "installing the pinned JupyterLab and nbconvert into .local/venv",
         "about 1 min, once",
     );
+    // Present from the start of an installation until its stamp is written: found at
+    // the start, it means an earlier run was killed midway (Ctrl-C, a closed
+    // terminal), perhaps while pip was writing a package, so that virtualenv cannot be
+    // trusted and is built afresh (pip's download cache makes that quick).
+    let unfinished = layout.local().join("venv-unfinished");
     let python = layout.venv_bin().join("python");
-    let pip_works = Command::new(&python)
-        .args(["-m", "pip", "--version"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !pip_works {
-        // A virtualenv from an interrupted run may lack pip; start it afresh.
+    let pip_works = || {
+        Command::new(&python)
+            .args(["-m", "pip", "--version"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if unfinished.exists() || !pip_works() {
         if layout.venv().exists() {
+            eprintln!(
+                "kernel-setup: .local/venv is from an unfinished installation; starting it afresh"
+            );
             fs::remove_dir_all(layout.venv()).map_err(io_error("remove", &layout.venv()))?;
         }
+    }
+    fs::write(&unfinished, "").map_err(io_error("write", &unfinished))?;
+    if !layout.venv().exists() {
         let mut venv = Command::new("python3");
         venv.args(["-m", "venv"]).arg(layout.venv());
         step.run(
@@ -284,6 +299,7 @@ fn ensure_venv(layout: &Layout) -> Result<()> {
         Duration::from_secs(30 * 60),
     )?;
     fs::write(&stamp, requirements).map_err(io_error("write", &stamp))?;
+    fs::remove_file(&unfinished).map_err(io_error("remove", &unfinished))?;
     step.done();
     Ok(())
 }

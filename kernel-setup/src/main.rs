@@ -4,6 +4,9 @@
 //! - `lab`: the same, then JupyterLab on `notebooks/` (this is `cargo lab`).
 //! - `jupyter ...`: any Jupyter command with the project's kernel and folders, e.g.
 //!   `cargo run -p kernel-setup -- jupyter nbconvert --to slides notebooks/slides/*.ipynb`.
+//!
+//! `KERNEL_SETUP_ROOT=DIR` installs into another checkout's `.local/` (the tests use it
+//! to interrupt a setup without touching this one).
 
 use kernel_setup::{Layout, ensure};
 use std::os::unix::process::CommandExt;
@@ -21,7 +24,9 @@ fn main() -> ExitCode {
         );
         return ExitCode::from(2);
     }
-    let layout = Layout::of_this_checkout();
+    let layout = std::env::var_os("KERNEL_SETUP_ROOT")
+        .map(|root| Layout { root: root.into() })
+        .unwrap_or_else(Layout::of_this_checkout);
     let installation = match ensure(&layout) {
         Ok(installation) => installation,
         Err(e) => {
