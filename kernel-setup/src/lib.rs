@@ -265,13 +265,11 @@ fn ensure_venv(layout: &Layout) -> Result<()> {
             .output()
             .is_ok_and(|o| o.status.success())
     };
-    if unfinished.exists() || !pip_works() {
-        if layout.venv().exists() {
-            eprintln!(
-                "kernel-setup: .local/venv is from an unfinished installation; starting it afresh"
-            );
-            fs::remove_dir_all(layout.venv()).map_err(io_error("remove", &layout.venv()))?;
-        }
+    if (unfinished.exists() || !pip_works()) && layout.venv().exists() {
+        eprintln!(
+            "kernel-setup: .local/venv is from an unfinished installation; starting it afresh"
+        );
+        fs::remove_dir_all(layout.venv()).map_err(io_error("remove", &layout.venv()))?;
     }
     fs::write(&unfinished, "").map_err(io_error("write", &unfinished))?;
     if !layout.venv().exists() {
