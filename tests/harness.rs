@@ -97,8 +97,8 @@ const FIXTURES: &[(&str, Expectation)] = &[
     }),
 ];
 
-fn no_kernel_left(runner: &Runner) -> Result<(), String> {
-    match runner.running_kernels() {
+fn no_kernel_left(runner: &Runner, name: &str) -> Result<(), String> {
+    match runner.running_kernels(Path::new(name)) {
         0 => Ok(()),
         n => Err(format!(
             "{n} kernel process(es) still running after the run"
@@ -177,7 +177,7 @@ fn main() {
                 let runner = runner_for(&runner)?;
                 let file = format!("{name}.ipynb");
                 expectation(runner.execute(&path, Path::new(&file)))?;
-                no_kernel_left(&runner)?;
+                no_kernel_left(&runner, &file)?;
                 if name == "hangs" {
                     its_server_is_gone(&runner, &file)?;
                 } else {
@@ -205,7 +205,7 @@ fn main() {
                 );
             }
             expect_failure_at(result, 1, "did not finish within 40 s")?;
-            no_kernel_left(&runner)?;
+            no_kernel_left(&runner, "hangs-whole.ipynb")?;
             Ok(its_server_is_gone(&runner, "hangs-whole.ipynb")?)
         },
     ));
@@ -221,7 +221,7 @@ fn main() {
             1,
             "Subprocess terminated with status: exit status: 3",
         )?;
-        no_kernel_left(&runner)?;
+        no_kernel_left(&runner, "serves_then_exits.ipynb")?;
         Ok(its_server_is_gone(&runner, "serves_then_exits.ipynb")?)
     }));
     let passes = fixtures.join("passes.ipynb");
@@ -266,7 +266,7 @@ fn main() {
                 format!("the report should name the missing evcxr_jupyter: {report}").into(),
             );
         }
-        Ok(no_kernel_left(&runner)?)
+        Ok(no_kernel_left(&runner, "no-evcxr.ipynb")?)
     }));
     libtest_mimic::run(&args, trials).exit();
 }

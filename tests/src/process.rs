@@ -20,8 +20,7 @@ fn processes() -> Vec<Process> {
             // The command name in parentheses may hold spaces; fields resume after ')'.
             let after_name = &stat[stat.rfind(')')? + 2..];
             let parent = after_name.split_whitespace().nth(1)?.parse().ok()?;
-            let cmdline = fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            let cmdline = command_line(pid);
             Some(Process {
                 pid,
                 parent,
@@ -78,6 +77,13 @@ pub fn alive(pids: &[i32]) -> Vec<i32> {
         .collect()
 }
 
+/// The command line of `pid`, its arguments separated by spaces ("" once it is gone).
+pub fn command_line(pid: i32) -> String {
+    fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|bytes| String::from_utf8_lossy(&bytes).replace('\0', " "))
+        .unwrap_or_default()
+}
+
 /// Processes whose command line mentions `dir`: the kernels started with a connection
 /// file in that runtime directory.
 pub fn processes_mentioning(dir: &Path) -> Vec<i32> {
@@ -95,4 +101,98 @@ pub fn kill_kernels_of(runtime_dir: &Path) -> usize {
     let kernels = processes_mentioning(runtime_dir);
     kill_all(&with_descendants(&kernels));
     kernels.len()
+}
+
+/// Kills the kernels of earlier test runs that were themselves killed (Ctrl-C on
+/// `cargo test`, a cancelled CI job) and removes their runtime folders. Each run's
+/// folder in `runtime_root` is named `<test process id>-...`; a kernel whose folder
+/// names a process that is gone is an orphan. Returns how many kernels it killed.
+pub fn reap_orphaned_kernels(runtime_root: &Path) -> usize {
+    let owner = |dir_name: &str| dir_name.split('-').next()?.parse::<i32>().ok();
+    let prefix = format!("{}/", runtime_root.display());
+    let orphans: Vec<i32> = processes()
+        .into_iter()
+        .filter(|p| {
+            p.cmdline
+                .split(prefix.as_str())
+                .nth(1)
+                .and_then(owner)
+                .is_some_and(|test_process| alive(&[test_process]).is_empty())
+        })
+        .map(|p| p.pid)
+        .collect();
+    kill_all(&with_descendants(&orphans));
+    if let Ok(entries) = fs::read_dir(runtime_root) {
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            if owner(&name.to_string_lossy()).is_some_and(|pid| alive(&[pid]).is_empty()) {
+                let _ = fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+    orphans.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::{Child, Command};
+    use std::time::{Duration, Instant};
+
+    /// A stand-in kernel: a shell (with a `sleep` child) whose command line names a
+    /// connection file in `dir`, as a kernel's does.
+    fn fake_kernel(dir: &Path) -> Child {
+        fs::create_dir_all(dir).unwrap();
+        Command::new("sh")
+            .args(["-c", "sleep 600; true", "sh"])
+            .arg(dir.join("kernel-1.json"))
+            .spawn()
+            .unwrap()
+    }
+
+    fn ended_within(child: &mut Child, limit: Duration) -> bool {
+        let started = Instant::now();
+        while started.elapsed() < limit {
+            if child.try_wait().unwrap().is_some() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    #[test]
+    fn kernels_of_a_killed_test_process_are_reaped_and_others_kept() {
+        let root = std::env::temp_dir().join(format!("reap-{}", std::process::id()));
+        let runtime = root.join("runtime");
+        let mut gone = Command::new("true").spawn().unwrap();
+        gone.wait().unwrap();
+        let mut orphan = fake_kernel(&runtime.join(format!("{}-0-topic.ipynb", gone.id())));
+        let mut ours = fake_kernel(&runtime.join(format!("{}-0-topic.ipynb", std::process::id())));
+        // Let the shells start their `sleep`, so that the tree has two levels.
+        std::thread::sleep(Duration::from_millis(200));
+        let orphan_tree = with_descendants(&[orphan.id() as i32]);
+
+        let reaped = reap_orphaned_kernels(&runtime);
+
+        let orphan_ended = ended_within(&mut orphan, Duration::from_secs(5));
+        let ours_alive = ours.try_wait().unwrap().is_none();
+        kill_tree(ours.id() as i32);
+        let _ = ours.wait();
+        let left = alive(&orphan_tree);
+        let folders: Vec<_> = fs::read_dir(&runtime)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        let _ = fs::remove_dir_all(&root);
+        assert_eq!(reaped, 1);
+        assert!(orphan_ended, "the orphaned kernel was not killed");
+        assert!(left.is_empty(), "its children survived: {left:?}");
+        assert!(ours_alive, "a kernel of this live test process was killed");
+        assert_eq!(
+            folders.len(),
+            1,
+            "only this process's folder stays: {folders:?}"
+        );
+    }
 }

@@ -74,9 +74,14 @@ impl Runner {
         }
     }
 
-    /// Kernels started by this runner that are still running (0 after every run).
-    pub fn running_kernels(&self) -> usize {
-        process::processes_mentioning(&self.output_dir.join("runtime")).len()
+    /// Kernels this runner started for the notebook it wrote as `name` that are still
+    /// running (0 after every run; other notebooks may be running meanwhile).
+    pub fn running_kernels(&self, name: &Path) -> usize {
+        let suffix = format!("-{}/", runtime_name(name));
+        process::processes_mentioning(&self.output_dir.join("runtime"))
+            .into_iter()
+            .filter(|&pid| process::command_line(pid).contains(&suffix))
+            .count()
     }
 
     /// Executes `source`, writing the executed copy to `output_dir/name`.
@@ -99,11 +104,14 @@ impl Runner {
         let log_path = output.with_extension("log");
         let log = fs::File::create(&log_path)
             .map_err(|e| fail(None, format!("cannot create {}: {e}", log_path.display())))?;
-        // A runtime folder of its own identifies this run's kernel among all processes.
+        process::reap_orphaned_kernels(&self.output_dir.join("runtime"));
+        // A runtime folder of its own identifies this run's kernel among all processes
+        // (and, by the test process's id, its orphans should this process be killed).
         let runtime_dir = self.output_dir.join("runtime").join(format!(
-            "{}-{}",
+            "{}-{}-{}",
             std::process::id(),
-            RUNS.fetch_add(1, Ordering::Relaxed)
+            RUNS.fetch_add(1, Ordering::Relaxed),
+            runtime_name(name)
         ));
         fs::create_dir_all(&runtime_dir).map_err(|e| {
             fail(
@@ -137,6 +145,17 @@ impl Runner {
             .stdout(log.try_clone().map_err(|e| fail(None, e.to_string()))?)
             .stderr(log)
             .process_group(0);
+        // SAFETY: prctl(2) only changes this child's own attributes; it allocates
+        // nothing, as a pre_exec hook must not.
+        unsafe {
+            // Killed with the thread that waits for it (the test), rather than left
+            // running when `cargo test` is interrupted; its orphaned kernel is reaped by
+            // the next run (`reap_orphaned_kernels`).
+            command.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
         let started = Instant::now();
         let load = LoadMeter::start();
         let mut child = command.spawn().map_err(|e| {
@@ -220,6 +239,11 @@ impl Runner {
             other_load,
         })
     }
+}
+
+/// `name` as part of a runtime folder's name.
+fn runtime_name(name: &Path) -> String {
+    name.to_string_lossy().replace(['/', ' '], "_")
 }
 
 /// The cell nbclient was running last: its debug log has one line for each cell it
