@@ -1,12 +1,13 @@
 //! Finding and ending the processes a notebook run leaves behind (Linux `/proc`).
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 struct Process {
     pid: i32,
     parent: i32,
-    cmdline: String,
+    /// `JUPYTER_RUNTIME_DIR` in its environment: the notebook run it belongs to.
+    runtime_dir: Option<PathBuf>,
 }
 
 fn processes() -> Vec<Process> {
@@ -20,11 +21,15 @@ fn processes() -> Vec<Process> {
             // The command name in parentheses may hold spaces; fields resume after ')'.
             let after_name = &stat[stat.rfind(')')? + 2..];
             let parent = after_name.split_whitespace().nth(1)?.parse().ok()?;
-            let cmdline = command_line(pid);
+            let environ = fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+            let runtime_dir = environ
+                .split(|&b| b == 0)
+                .find_map(|entry| entry.strip_prefix(b"JUPYTER_RUNTIME_DIR="))
+                .map(|dir| PathBuf::from(String::from_utf8_lossy(dir).into_owned()));
             Some(Process {
                 pid,
                 parent,
-                cmdline,
+                runtime_dir,
             })
         })
         .collect()
@@ -77,55 +82,48 @@ pub fn alive(pids: &[i32]) -> Vec<i32> {
         .collect()
 }
 
-/// The command line of `pid`, its arguments separated by spaces ("" once it is gone).
-pub fn command_line(pid: i32) -> String {
-    fs::read(format!("/proc/{pid}/cmdline"))
-        .map(|bytes| String::from_utf8_lossy(&bytes).replace('\0', " "))
-        .unwrap_or_default()
-}
-
-/// Processes whose command line mentions `dir`: the kernels started with a connection
-/// file in that runtime directory.
-pub fn processes_mentioning(dir: &Path) -> Vec<i32> {
-    let needle = dir.to_string_lossy();
+/// Processes of the notebook runs in `runtime_root` whose folder name satisfies `run`.
+/// nbconvert, its kernel and the kernel's user-code process all carry the run's
+/// `JUPYTER_RUNTIME_DIR` in their environment (a kernel's command line names a
+/// connection file elsewhere, in /tmp, so it cannot identify the run).
+pub fn processes_of_runs(runtime_root: &Path, run: impl Fn(&str) -> bool) -> Vec<i32> {
     processes()
         .into_iter()
-        .filter(|p| p.cmdline.contains(needle.as_ref()))
+        .filter(|p| {
+            p.runtime_dir.as_deref().is_some_and(|dir| {
+                dir.parent() == Some(runtime_root)
+                    && dir
+                        .file_name()
+                        .is_some_and(|name| run(&name.to_string_lossy()))
+            })
+        })
         .map(|p| p.pid)
         .collect()
 }
 
-/// Kills the kernels (and their user-code processes) started from `runtime_dir`;
-/// returns how many were still running.
-pub fn kill_kernels_of(runtime_dir: &Path) -> usize {
-    let kernels = processes_mentioning(runtime_dir);
-    kill_all(&with_descendants(&kernels));
-    kernels.len()
+/// Kills what is left of the run in `runtime_dir` (its kernel, should nbconvert not
+/// have shut it down); returns how many processes were still running.
+pub fn kill_run(runtime_dir: &Path) -> usize {
+    let (Some(root), Some(folder)) = (runtime_dir.parent(), runtime_dir.file_name()) else {
+        return 0;
+    };
+    let left = processes_of_runs(root, |name| name == folder.to_string_lossy());
+    kill_all(&with_descendants(&left));
+    left.len()
 }
 
 /// Kills the kernels of earlier test runs that were themselves killed (Ctrl-C on
 /// `cargo test`, a cancelled CI job) and removes their runtime folders. Each run's
 /// folder in `runtime_root` is named `<test process id>-...`; a kernel whose folder
-/// names a process that is gone is an orphan. Returns how many kernels it killed.
+/// names a process that is gone is an orphan. Returns how many processes it killed.
 pub fn reap_orphaned_kernels(runtime_root: &Path) -> usize {
     let owner = |dir_name: &str| dir_name.split('-').next()?.parse::<i32>().ok();
-    let prefix = format!("{}/", runtime_root.display());
-    let orphans: Vec<i32> = processes()
-        .into_iter()
-        .filter(|p| {
-            p.cmdline
-                .split(prefix.as_str())
-                .nth(1)
-                .and_then(owner)
-                .is_some_and(|test_process| alive(&[test_process]).is_empty())
-        })
-        .map(|p| p.pid)
-        .collect();
+    let gone = |dir_name: &str| owner(dir_name).is_some_and(|pid| alive(&[pid]).is_empty());
+    let orphans = processes_of_runs(runtime_root, gone);
     kill_all(&with_descendants(&orphans));
     if let Ok(entries) = fs::read_dir(runtime_root) {
         for entry in entries.flatten() {
-            let name = entry.file_name();
-            if owner(&name.to_string_lossy()).is_some_and(|pid| alive(&[pid]).is_empty()) {
+            if gone(&entry.file_name().to_string_lossy()) {
                 let _ = fs::remove_dir_all(entry.path());
             }
         }
@@ -139,13 +137,12 @@ mod tests {
     use std::process::{Child, Command};
     use std::time::{Duration, Instant};
 
-    /// A stand-in kernel: a shell (with a `sleep` child) whose command line names a
-    /// connection file in `dir`, as a kernel's does.
+    /// A stand-in kernel: a shell (with a `sleep` child) started for the run in `dir`.
     fn fake_kernel(dir: &Path) -> Child {
         fs::create_dir_all(dir).unwrap();
         Command::new("sh")
-            .args(["-c", "sleep 600; true", "sh"])
-            .arg(dir.join("kernel-1.json"))
+            .args(["-c", "sleep 600; true"])
+            .env("JUPYTER_RUNTIME_DIR", dir)
             .spawn()
             .unwrap()
     }
@@ -185,7 +182,7 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         let _ = fs::remove_dir_all(&root);
-        assert_eq!(reaped, 1);
+        assert!(reaped >= 1, "nothing was reaped");
         assert!(orphan_ended, "the orphaned kernel was not killed");
         assert!(left.is_empty(), "its children survived: {left:?}");
         assert!(ours_alive, "a kernel of this live test process was killed");

@@ -77,11 +77,11 @@ impl Runner {
     /// Kernels this runner started for the notebook it wrote as `name` that are still
     /// running (0 after every run; other notebooks may be running meanwhile).
     pub fn running_kernels(&self, name: &Path) -> usize {
-        let suffix = format!("-{}/", runtime_name(name));
-        process::processes_mentioning(&self.output_dir.join("runtime"))
-            .into_iter()
-            .filter(|&pid| process::command_line(pid).contains(&suffix))
-            .count()
+        let suffix = format!("-{}", runtime_name(name));
+        process::processes_of_runs(&self.output_dir.join("runtime"), |run| {
+            run.ends_with(&suffix)
+        })
+        .len()
     }
 
     /// Executes `source`, writing the executed copy to `output_dir/name`.
@@ -178,7 +178,7 @@ impl Runner {
         };
         let wall_time = started.elapsed();
         let other_load = load.other_load();
-        let leftover = process::kill_kernels_of(&runtime_dir);
+        let leftover = process::kill_run(&runtime_dir);
         let _ = fs::remove_dir_all(&runtime_dir);
         let log_text = fs::read_to_string(&log_path).unwrap_or_default();
         let cell_at_fault = last_cell_started(&input, &log_text);
