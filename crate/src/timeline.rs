@@ -947,6 +947,112 @@ mod tests {
         assert!(timeline.to_svg().len() < 200_000);
     }
 
+    /// Up to 500 us, sometimes: enough to shuffle how threads interleave.
+    fn jitter() {
+        if crate::random() < 0.5 {
+            thread::sleep(Duration::from_micros((crate::random() * 500.0) as u64));
+        }
+    }
+
+    #[test]
+    fn every_span_of_many_threads_lands_in_its_own_lane() {
+        for trial in 0..25 {
+            let threads = crate::randint(1, 12) as usize;
+            let spans_per_thread: Vec<usize> = (0..threads)
+                .map(|_| crate::randint(0, 30) as usize)
+                .collect();
+            let timeline = record("random", || {
+                thread::scope(|s| {
+                    for (i, &n) in spans_per_thread.iter().enumerate() {
+                        thread::Builder::new()
+                            .name(format!("t{i}"))
+                            .spawn_scoped(s, move || {
+                                for _ in 0..n {
+                                    jitter();
+                                    let _outer = work("outer");
+                                    jitter();
+                                    drop(wait("inner"));
+                                }
+                            })
+                            .unwrap();
+                    }
+                })
+            });
+            let context = format!("trial {trial}: spans per thread {spans_per_thread:?}");
+            let expected: Vec<(String, usize)> = spans_per_thread
+                .iter()
+                .enumerate()
+                .filter(|&(_, &n)| n > 0)
+                .map(|(i, &n)| (format!("t{i}"), 2 * n))
+                .collect();
+            let mut found: Vec<(String, usize)> = timeline
+                .lanes()
+                .iter()
+                .map(|lane| (lane.name.clone(), lane.spans.len()))
+                .collect();
+            found.sort_by_key(|(name, _)| name[1..].parse::<usize>().unwrap());
+            assert_eq!(found, expected, "{context}");
+            assert_eq!(timeline.dropped(), 0, "{context}");
+            for lane in timeline.lanes() {
+                for span in &lane.spans {
+                    assert!(
+                        span.start <= span.end && span.end <= timeline.duration(),
+                        "{context}: {span:?} outside 0..{:?}",
+                        timeline.duration()
+                    );
+                }
+                // Each inner wait lies within the work span recorded just before it.
+                for pair in lane.spans.chunks(2) {
+                    let (outer, inner) = (&pair[0], &pair[1]);
+                    assert!(
+                        outer.label == "outer"
+                            && inner.label == "inner"
+                            && outer.start <= inner.start
+                            && inner.end <= outer.end,
+                        "{context}: {pair:?}"
+                    );
+                }
+            }
+            assert!(timeline.most_working() <= expected.len(), "{context}");
+        }
+    }
+
+    #[test]
+    fn a_thread_that_outlives_recordings_records_into_each_only_its_own_spans() {
+        use std::sync::mpsc;
+        let (jobs, inbox) = mpsc::channel::<usize>();
+        let (done, finished) = mpsc::channel::<()>();
+        let (ended, recording_over) = mpsc::channel::<()>();
+        let worker = thread::Builder::new()
+            .name("worker".to_owned())
+            .spawn(move || {
+                for spans in inbox {
+                    for _ in 0..spans {
+                        jitter();
+                        drop(work("job"));
+                    }
+                    // Still open when its recording ends: it belongs to no picture.
+                    let late = work("late");
+                    done.send(()).unwrap();
+                    recording_over.recv().unwrap();
+                    drop(late);
+                }
+            })
+            .unwrap();
+        for spans in [3, 0, 5, 1] {
+            let timeline = record("generation", || {
+                jobs.send(spans).unwrap();
+                finished.recv().unwrap();
+            });
+            ended.send(()).unwrap();
+            let recorded: Vec<usize> = timeline.lanes().iter().map(|l| l.spans.len()).collect();
+            let expected = if spans == 0 { vec![] } else { vec![spans] };
+            assert_eq!(recorded, expected, "{spans} spans asked for");
+        }
+        drop(jobs);
+        worker.join().unwrap();
+    }
+
     #[test]
     fn flatten_gives_each_moment_to_the_innermost_span() {
         let spans = [
