@@ -11,7 +11,7 @@
 
 use kernel_setup::{Layout, ensure};
 use notebook_harness::variants::is_exercise;
-use notebook_harness::{Execution, Output, Picture, Runner, notebooks_under};
+use notebook_harness::{Execution, Runner, notebooks_under};
 use serde_json::json;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -126,24 +126,17 @@ fn physical_limits(run: &Execution) -> Vec<String> {
     let picture = run
         .notebook
         .cell("Timeline::record(\"100 requests on 100 threads\"")
-        .ok()
-        .and_then(|cell| {
-            cell.outputs.iter().find_map(|o| match o {
-                Output::Data(data) => data.iter().find(|(m, _)| m == "image/svg+xml").cloned(),
-                _ => None,
-            })
-        });
-    if let Some((_, svg)) = picture
-        && let Ok(parsed) = Picture::parse(&svg)
-        && let Ok(total) = parsed.number("data-duration-ms")
+        .and_then(|cell| cell.picture());
+    if let Ok(picture) = picture
+        && let Ok(total) = picture.number("data-duration-ms")
     {
         // Each bar's tooltip reads "request: START–END ms".
-        let longest = svg
-            .split("<title>request: ")
-            .skip(1)
-            .filter_map(|rest| {
-                let (start, rest) = rest.split_once('–')?;
-                let end = rest.split_once(" ms")?.0;
+        let longest = picture
+            .titles
+            .iter()
+            .filter_map(|title| {
+                let (start, end) = title.strip_prefix("request: ")?.split_once('–')?;
+                let end = end.strip_suffix(" ms")?;
                 Some(end.parse::<f64>().ok()? - start.parse::<f64>().ok()?)
             })
             .fold(0.0, f64::max);

@@ -12,6 +12,8 @@ pub struct Picture {
     pub rects: usize,
     /// Its text elements, in document order (title, lane names, axis numbers, legend).
     pub texts: Vec<String>,
+    /// Its `<title>` elements, the tooltips of its bars (`request: 0.1–152.3 ms`).
+    pub titles: Vec<String>,
 }
 
 impl Picture {
@@ -42,6 +44,10 @@ impl Picture {
             rects: elements().filter(|n| n.has_tag_name("rect")).count(),
             texts: elements()
                 .filter(|n| n.has_tag_name("text"))
+                .map(|n| n.text().unwrap_or_default().to_owned())
+                .collect(),
+            titles: elements()
+                .filter(|n| n.has_tag_name("title"))
                 .map(|n| n.text().unwrap_or_default().to_owned())
                 .collect(),
         })
