@@ -209,6 +209,7 @@ impl Barrier {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::jitter;
     use std::sync::Mutex;
     use std::thread;
     use std::time::Instant;
@@ -338,13 +339,6 @@ mod tests {
     #[should_panic(expected = "parties must be at least 1")]
     fn zero_parties_panics() {
         Barrier::new(0, LONG);
-    }
-
-    /// Up to half a millisecond, sometimes: enough to shuffle who arrives when.
-    fn jitter() {
-        if crate::random() < 0.3 {
-            thread::sleep(Duration::from_micros((crate::random() * 500.0) as u64));
-        }
     }
 
     /// Property: in every round of every trial, each party is released exactly once,

@@ -54,3 +54,17 @@ pub use timeline::Timeline;
 pub use timing::{Timings, process_cpu_seconds, timeit, timeit_stats};
 #[cfg(feature = "http")]
 pub use ureq;
+
+#[cfg(test)]
+mod test_support {
+    use std::thread;
+    use std::time::Duration;
+
+    /// Up to half a millisecond, sometimes: enough to shuffle how threads interleave
+    /// in the property tests.
+    pub fn jitter() {
+        if crate::random() < 0.3 {
+            thread::sleep(Duration::from_micros((crate::random() * 500.0) as u64));
+        }
+    }
+}

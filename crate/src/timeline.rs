@@ -818,6 +818,7 @@ fn escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::jitter;
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
@@ -945,13 +946,6 @@ mod tests {
         assert!(timeline.to_string().contains("5 spans not recorded"));
         // The busy lane is drawn per pixel column: bounded, whatever the span count.
         assert!(timeline.to_svg().len() < 200_000);
-    }
-
-    /// Up to 500 us, sometimes: enough to shuffle how threads interleave.
-    fn jitter() {
-        if crate::random() < 0.5 {
-            thread::sleep(Duration::from_micros((crate::random() * 500.0) as u64));
-        }
     }
 
     #[test]
