@@ -3,7 +3,7 @@
 //! Notebooks load the crate with evcxr's `:dep`, and evcxr keeps compiled crates in a
 //! cache keyed by rustc's arguments. The project's `.cargo/config.toml` turns off
 //! incremental compilation for this crate so that evcxr caches it too (a kernel's
-//! first `:dep` then takes about 1.7 s instead of 2.1 s). Cargo's arguments for a path
+//! first `:dep` then takes about 1.7 s instead of 2.9 s). Cargo's arguments for a path
 //! crate do not change when its source does, so this script adds a `--cfg` naming a
 //! digest of the source: an edited crate misses the cache and is compiled afresh.
 

@@ -3,9 +3,9 @@
 //! Everything lives under `.local/` in the repository: the `evcxr_jupyter` binary
 //! (`.local/cargo`), its build directory (`.local/build`, so an interrupted build
 //! resumes), a virtualenv with the pinned JupyterLab and nbconvert (`.local/venv`), the
-//! kernelspec inside that virtualenv, Jupyter's own config/data/runtime folders and
-//! evcxr's compiled-dependency cache and build folders. Nothing is written to `~/.local/share/jupyter`,
-//! `~/.jupyter` or `~/.cargo/bin`.
+//! kernelspec inside that virtualenv, Jupyter's own config/data/runtime folders,
+//! evcxr's compiled-dependency cache and the folders where kernels build their cells.
+//! Nothing is written to `~/.local/share/jupyter`, `~/.jupyter` or `~/.cargo/bin`.
 //!
 //! [`ensure`] installs what is missing (idempotently, showing progress) and returns an
 //! [`Installation`], whose [`jupyter`](Installation::jupyter) builds `jupyter ...`

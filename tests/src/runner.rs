@@ -77,9 +77,10 @@ impl Runner {
     /// Kernels this runner started for the notebook it wrote as `name` that are still
     /// running (0 after every run; other notebooks may be running meanwhile).
     pub fn running_kernels(&self, name: &Path) -> usize {
-        let suffix = format!("-{}", runtime_name(name));
+        let name = runtime_name(name);
+        // Run folders are named `<test process>-<run number>-<name>`.
         process::processes_of_runs(&self.output_dir.join("runtime"), |run| {
-            run.ends_with(&suffix)
+            run.splitn(3, '-').nth(2) == Some(name.as_str())
         })
         .len()
     }
