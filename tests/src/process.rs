@@ -169,6 +169,13 @@ mod tests {
         // Let the shells start their `sleep`, so that the tree has two levels.
         std::thread::sleep(Duration::from_millis(200));
         let orphan_tree = with_descendants(&[orphan.id() as i32]);
+        let found = processes_of_runs(&runtime, |run| run.ends_with("-0-topic.ipynb"));
+        for kernel in [&orphan, &ours] {
+            assert!(
+                found.contains(&(kernel.id() as i32)),
+                "a run's process was not found by its environment: {found:?}"
+            );
+        }
 
         let reaped = reap_orphaned_kernels(&runtime);
 
