@@ -24,7 +24,6 @@ const RUN_ALL: Duration = Duration::from_secs(900);
 
 fn main() {
     let args = Arguments::from_args();
-    let load = (!args.list).then(BusyLoad::for_test_run).flatten();
     let trials = NOTEBOOKS
         .iter()
         .map(|&name| {
@@ -33,10 +32,7 @@ fn main() {
             })
         })
         .collect();
-    let conclusion = libtest_mimic::run(&args, trials);
-    // `exit` skips destructors: stop the load first.
-    drop(load);
-    conclusion.exit();
+    BusyLoad::run_trials(&args, trials);
 }
 
 fn run_in_browser(layout: &Layout, name: &str) -> Check {

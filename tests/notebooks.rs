@@ -19,8 +19,6 @@ fn main() {
     args.test_threads.get_or_insert(1);
     let layout = Layout::of_this_checkout();
     let notebooks = notebooks_under(&layout.notebooks());
-    // Runs while every test does; stopped before the process exits.
-    let load = (!args.list).then(BusyLoad::for_test_run).flatten();
     // Listing tests must not install anything.
     let runner = if args.list {
         None
@@ -86,8 +84,5 @@ fn main() {
             },
         ));
     }
-    let conclusion = libtest_mimic::run(&args, trials);
-    // `exit` skips destructors: stop the load first.
-    drop(load);
-    conclusion.exit();
+    BusyLoad::run_trials(&args, trials);
 }

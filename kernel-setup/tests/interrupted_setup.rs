@@ -85,12 +85,8 @@ fn scratch_checkout(real: &Layout) -> PathBuf {
     let fingerprints = root.join(".local/build/release/.fingerprint");
     for entry in fs::read_dir(&fingerprints).expect("a release build folder") {
         let entry = entry.unwrap();
-        if entry.file_name().to_string_lossy().starts_with("evcxr-")
-            || entry
-                .file_name()
-                .to_string_lossy()
-                .starts_with("evcxr_jupyter-")
-        {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with("evcxr-") || name.starts_with("evcxr_jupyter-") {
             fs::remove_dir_all(entry.path()).unwrap();
         }
     }

@@ -1,6 +1,7 @@
 //! How busy the rest of the machine was while a notebook ran, so that a timing claim
 //! can tell a slow lesson from a machine that had no core to spare.
 
+use libtest_mimic::{Arguments, Trial};
 use std::fs;
 use std::process::{Child, Command, Stdio};
 use std::time::Instant;
@@ -93,9 +94,19 @@ impl BusyLoad {
         BusyLoad::start(processes).map(Some)
     }
 
+    /// Runs a test binary's `trials` with the load `NOTEBOOK_TEST_LOAD` asks for beside
+    /// them (none when only listing), stops the load and exits with libtest's status.
+    pub fn run_trials(args: &Arguments, trials: Vec<Trial>) -> ! {
+        let load = (!args.list).then(BusyLoad::for_test_run).flatten();
+        let conclusion = libtest_mimic::run(args, trials);
+        // `exit` skips destructors: stop the load first.
+        drop(load);
+        conclusion.exit()
+    }
+
     /// [`from_env`](BusyLoad::from_env) for a test binary: says what it started, and
     /// ends the process on a value that is not a number.
-    pub fn for_test_run() -> Option<BusyLoad> {
+    fn for_test_run() -> Option<BusyLoad> {
         match BusyLoad::from_env() {
             Ok(load) => {
                 if let Some(load) = &load {
