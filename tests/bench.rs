@@ -3,11 +3,18 @@
 //! asserts nothing, it prints.
 //!
 //! For every notebook (exercises aside, which need a learner's solutions): wall time,
-//! and per-cell latency (median and worst cell, compiling included); for the topic
-//! notebook, how close its thread demos come to the machine's limits. Then the first
-//! `:dep` of the support crate in a fresh kernel, with evcxr's cache emptied (cold)
-//! and filled (warm), with the median of trivial cells. With `--python PATH`, the
-//! Python original executed the same way, for comparison.
+//! the part of it spent outside any cell (starting nbconvert and the kernel, stopping
+//! them), and per-cell latency (median and worst cell, compiling included); for the
+//! topic notebook, how close its thread demos come to the machine's limits. With
+//! `--python PATH`, the Python original executed the same way, for comparison.
+//!
+//! Then what the kernel itself costs, in a fresh kernel with evcxr's cache emptied
+//! (cold) and filled (warm): the first `:dep` of the support crate, the first `let`
+//! (evcxr's rust-analyzer loads the standard library to infer its type), and the
+//! median of cells that only define a function, of statement cells and of cells that
+//! end in a value (`1 + 1`), which evcxr compiles twice. No cell can cost less than a
+//! function definition, so that median times the topic notebook's cell count is the
+//! least the kernel adds to it.
 
 use kernel_setup::{Layout, ensure};
 use notebook_harness::variants::is_exercise;
@@ -41,17 +48,23 @@ fn main() -> ExitCode {
     runner.output_dir = layout.root.join("target").join("bench");
     let mut ok = true;
     let mut limits = Vec::new();
+    let mut topic_cells = None;
 
     println!(
-        "{:<44} {:>8} {:>6} {:>8} {:>8}  worst cell",
-        "notebook", "wall s", "cells", "median", "worst"
+        "{:<44} {:>8} {:>9} {:>6} {:>8} {:>8}  worst cell",
+        "notebook", "wall s", "outside s", "cells", "median", "worst"
     );
     for name in notebooks_under(&layout.notebooks()) {
         if is_exercise(&name) {
             continue;
         }
         match report(&runner, &layout.notebooks().join(&name), &name) {
-            Some(run) => limits.extend(physical_limits(&run)),
+            Some(run) => {
+                limits.extend(physical_limits(&run));
+                if name == Path::new("slides").join(TOPIC) {
+                    topic_cells = Some(run.notebook.code_cells().count());
+                }
+            }
             None => ok = false,
         }
     }
@@ -78,19 +91,7 @@ fn main() -> ExitCode {
             let _ = fs::remove_dir_all(&cache);
         }
         match runner.execute(&dep_notebook, Path::new("dep.ipynb")) {
-            Ok(run) => {
-                let cells: Vec<f64> = run
-                    .notebook
-                    .code_cells()
-                    .filter_map(|c| c.seconds)
-                    .collect();
-                let (dep, trivial) = cells.split_first().unwrap_or((&f64::NAN, &[]));
-                println!(
-                    "first :dep, {label} cache: {dep:6.2} s; then `1 + 1`: median {:.2} s over {} cells",
-                    median(trivial),
-                    trivial.len()
-                );
-            }
+            Ok(run) => print_kernel_costs(label, &run, topic_cells.filter(|_| !empty_cache)),
             Err(failure) => {
                 eprintln!("{failure}");
                 ok = false;
@@ -167,9 +168,10 @@ fn print_line(label: &str, run: &Execution) {
         .collect();
     let seconds: Vec<f64> = timed.iter().map(|t| t.0).collect();
     let worst = timed.iter().max_by(|a, b| a.0.total_cmp(&b.0));
+    let wall = run.wall_time.as_secs_f64();
     println!(
-        "{label:<44} {:>8.1} {:>6} {:>8.2} {:>8.2}  {}",
-        run.wall_time.as_secs_f64(),
+        "{label:<44} {wall:>8.1} {:>9.1} {:>6} {:>8.2} {:>8.2}  {}",
+        wall - seconds.iter().sum::<f64>(),
         timed.len(),
         median(&seconds),
         worst.map_or(f64::NAN, |w| w.0),
@@ -187,13 +189,47 @@ fn median(values: &[f64]) -> f64 {
     }
 }
 
-/// A notebook with the topic notebook's `:dep` cell (its crate path made absolute,
-/// since the copy lives elsewhere) followed by trivial cells.
+/// The kernel's costs from one run of [`dep_notebook`]: one line, cells by position.
+fn print_kernel_costs(label: &str, run: &Execution, topic_cells: Option<usize>) {
+    let cells: Vec<f64> = run
+        .notebook
+        .code_cells()
+        .map(|c| c.seconds.unwrap_or(f64::NAN))
+        .collect();
+    let at = |i: usize| cells.get(i).copied().unwrap_or(f64::NAN);
+    let kind = |k: usize| {
+        median(
+            cells
+                .get(2 + k * REPEATS..2 + (k + 1) * REPEATS)
+                .unwrap_or(&[]),
+        )
+    };
+    let definition = kind(0);
+    println!(
+        "{label} cache: first :dep {:.2} s, first `let` {:.2} s; median of {REPEATS} cells: \
+         fn definition {definition:.2} s, statement {:.2} s, `1 + 1` {:.2} s",
+        at(0),
+        at(1),
+        kind(1),
+        kind(2),
+    );
+    if let Some(count) = topic_cells {
+        println!(
+            "least the kernel adds to the topic notebook's {count} code cells: \
+             {count} x {definition:.2} s = {:.1} s",
+            count as f64 * definition
+        );
+    }
+}
+
+const TOPIC: &str = "topic_410_concurrency.ipynb";
+const REPEATS: usize = 10;
+
+/// The topic notebook's `:dep` cell (its crate path made absolute, since the copy
+/// lives elsewhere), a first `let`, then [`REPEATS`] cells of each kind: function
+/// definitions, statements, and values.
 fn dep_notebook(layout: &Layout, folder: &Path) -> Result<PathBuf, String> {
-    let topic = layout
-        .notebooks()
-        .join("slides")
-        .join("topic_410_concurrency.ipynb");
+    let topic = layout.notebooks().join("slides").join(TOPIC);
     let notebook = notebook_harness::Notebook::load(&topic)?;
     let dep = notebook
         .code_cells()
@@ -204,7 +240,14 @@ fn dep_notebook(layout: &Layout, folder: &Path) -> Result<PathBuf, String> {
         "\"../../crate\"",
         &format!("{:?}", crate_dir.display().to_string()),
     );
-    let sources = std::iter::once(source).chain(std::iter::repeat_n("1 + 1".to_owned(), 10));
+    let sources = [source, "let bench_value = 1;".to_owned()]
+        .into_iter()
+        .chain((0..REPEATS).map(|i| format!("fn bench_{i}() -> u32 {{ {i} }}")))
+        .chain(std::iter::repeat_n(
+            "std::hint::black_box(bench_value);".to_owned(),
+            REPEATS,
+        ))
+        .chain(std::iter::repeat_n("1 + 1".to_owned(), REPEATS));
     let cells: Vec<_> = sources
         .enumerate()
         .map(|(i, source)| {
