@@ -197,37 +197,50 @@ fn print_kernel_costs(label: &str, run: &Execution, topic_cells: Option<usize>) 
         .map(|c| c.seconds.unwrap_or(f64::NAN))
         .collect();
     let at = |i: usize| cells.get(i).copied().unwrap_or(f64::NAN);
-    let kind = |k: usize| {
-        median(
-            cells
-                .get(2 + k * REPEATS..2 + (k + 1) * REPEATS)
-                .unwrap_or(&[]),
-        )
-    };
-    let definition = kind(0);
+    let medians: Vec<f64> = cells
+        .get(2..)
+        .unwrap_or(&[])
+        .chunks(REPEATS)
+        .map(median)
+        .collect();
+    let kinds: Vec<String> = CELL_KINDS
+        .iter()
+        .zip(&medians)
+        .map(|((kind, _), seconds)| format!("{kind} {seconds:.2} s"))
+        .collect();
     println!(
-        "{label} cache: first :dep {:.2} s, first `let` {:.2} s; median of {REPEATS} cells: \
-         fn definition {definition:.2} s, statement {:.2} s, `1 + 1` {:.2} s",
+        "{label} cache: first :dep {:.2} s, first `let` {:.2} s; median of {REPEATS} cells: {}",
         at(0),
         at(1),
-        kind(1),
-        kind(2),
+        kinds.join(", ")
     );
-    if let Some(count) = topic_cells {
+    // The first kind is the cheapest cell evcxr has.
+    if let (Some(count), Some(least)) = (topic_cells, medians.first()) {
         println!(
             "least the kernel adds to the topic notebook's {count} code cells: \
-             {count} x {definition:.2} s = {:.1} s",
-            count as f64 * definition
+             {count} x {least:.2} s = {:.1} s",
+            count as f64 * least
         );
     }
 }
 
 const TOPIC: &str = "topic_410_concurrency.ipynb";
 const REPEATS: usize = 10;
+/// A kind of cell: what to call it, and the source of its `i`th cell.
+type CellKind = (&'static str, fn(usize) -> String);
+/// The kinds of cell timed after the `:dep` and a first `let`, [`REPEATS`] of each.
+const CELL_KINDS: [CellKind; 3] = [
+    ("fn definition", |i| {
+        format!("fn bench_{i}() -> u32 {{ {i} }}")
+    }),
+    ("statement", |_| {
+        "std::hint::black_box(bench_value);".to_owned()
+    }),
+    ("`1 + 1`", |_| "1 + 1".to_owned()),
+];
 
 /// The topic notebook's `:dep` cell (its crate path made absolute, since the copy
-/// lives elsewhere), a first `let`, then [`REPEATS`] cells of each kind: function
-/// definitions, statements, and values.
+/// lives elsewhere), a first `let`, then the [`CELL_KINDS`].
 fn dep_notebook(layout: &Layout, folder: &Path) -> Result<PathBuf, String> {
     let topic = layout.notebooks().join("slides").join(TOPIC);
     let notebook = notebook_harness::Notebook::load(&topic)?;
@@ -240,14 +253,12 @@ fn dep_notebook(layout: &Layout, folder: &Path) -> Result<PathBuf, String> {
         "\"../../crate\"",
         &format!("{:?}", crate_dir.display().to_string()),
     );
+    let timed = CELL_KINDS
+        .iter()
+        .flat_map(|(_, source)| (0..REPEATS).map(source));
     let sources = [source, "let bench_value = 1;".to_owned()]
         .into_iter()
-        .chain((0..REPEATS).map(|i| format!("fn bench_{i}() -> u32 {{ {i} }}")))
-        .chain(std::iter::repeat_n(
-            "std::hint::black_box(bench_value);".to_owned(),
-            REPEATS,
-        ))
-        .chain(std::iter::repeat_n("1 + 1".to_owned(), REPEATS));
+        .chain(timed);
     let cells: Vec<_> = sources
         .enumerate()
         .map(|(i, source)| {
