@@ -112,13 +112,29 @@ pub fn kill_run(runtime_dir: &Path) -> usize {
     left.len()
 }
 
+/// The name of the runtime folder of this test process's `run`th notebook run, of
+/// `notebook`: `<test process id>-<run>-<notebook>`. The process id tells whose run it
+/// is ([`reap_orphaned_kernels`]), the notebook which ([`is_run_of`]).
+pub fn run_folder(run: usize, notebook: &Path) -> String {
+    format!("{}-{run}-{}", std::process::id(), folder_part(notebook))
+}
+
+/// Whether the run folder named `folder` is a run of `notebook`.
+pub fn is_run_of(folder: &str, notebook: &Path) -> bool {
+    folder.splitn(3, '-').nth(2) == Some(folder_part(notebook).as_str())
+}
+
+fn folder_part(notebook: &Path) -> String {
+    notebook.to_string_lossy().replace(['/', ' '], "_")
+}
+
 /// Kills the kernels of earlier test runs that were themselves killed (Ctrl-C on
-/// `cargo test`, a cancelled CI job) and removes their runtime folders. Each run's
-/// folder in `runtime_root` is named `<test process id>-...`; a kernel whose folder
-/// names a process that is gone is an orphan. Returns how many processes it killed.
+/// `cargo test`, a cancelled CI job) and removes their runtime folders: a kernel whose
+/// [`run_folder`] names a process that is gone is an orphan. Returns how many
+/// processes it killed.
 pub fn reap_orphaned_kernels(runtime_root: &Path) -> usize {
-    let owner = |dir_name: &str| dir_name.split('-').next()?.parse::<i32>().ok();
-    let gone = |dir_name: &str| owner(dir_name).is_some_and(|pid| alive(&[pid]).is_empty());
+    let owner = |folder: &str| folder.split('-').next()?.parse::<i32>().ok();
+    let gone = |folder: &str| owner(folder).is_some_and(|pid| alive(&[pid]).is_empty());
     let orphans = processes_of_runs(runtime_root, gone);
     kill_all(&with_descendants(&orphans));
     if let Ok(entries) = fs::read_dir(runtime_root) {
@@ -165,11 +181,11 @@ mod tests {
         let mut gone = Command::new("true").spawn().unwrap();
         gone.wait().unwrap();
         let mut orphan = fake_kernel(&runtime.join(format!("{}-0-topic.ipynb", gone.id())));
-        let mut ours = fake_kernel(&runtime.join(format!("{}-0-topic.ipynb", std::process::id())));
+        let mut ours = fake_kernel(&runtime.join(run_folder(0, Path::new("topic.ipynb"))));
         // Let the shells start their `sleep`, so that the tree has two levels.
         std::thread::sleep(Duration::from_millis(200));
         let orphan_tree = with_descendants(&[orphan.id() as i32]);
-        let found = processes_of_runs(&runtime, |run| run.ends_with("-0-topic.ipynb"));
+        let found = processes_of_runs(&runtime, |run| is_run_of(run, Path::new("topic.ipynb")));
         for kernel in [&orphan, &ours] {
             assert!(
                 found.contains(&(kernel.id() as i32)),

@@ -77,10 +77,8 @@ impl Runner {
     /// Kernels this runner started for the notebook it wrote as `name` that are still
     /// running (0 after every run; other notebooks may be running meanwhile).
     pub fn running_kernels(&self, name: &Path) -> usize {
-        let name = runtime_name(name);
-        // Run folders are named `<test process>-<run number>-<name>`.
         process::processes_of_runs(&self.output_dir.join("runtime"), |run| {
-            run.splitn(3, '-').nth(2) == Some(name.as_str())
+            process::is_run_of(run, name)
         })
         .len()
     }
@@ -108,11 +106,9 @@ impl Runner {
         process::reap_orphaned_kernels(&self.output_dir.join("runtime"));
         // A runtime folder of its own identifies this run's kernel among all processes
         // (and, by the test process's id, its orphans should this process be killed).
-        let runtime_dir = self.output_dir.join("runtime").join(format!(
-            "{}-{}-{}",
-            std::process::id(),
+        let runtime_dir = self.output_dir.join("runtime").join(process::run_folder(
             RUNS.fetch_add(1, Ordering::Relaxed),
-            runtime_name(name)
+            name,
         ));
         fs::create_dir_all(&runtime_dir).map_err(|e| {
             fail(
@@ -240,11 +236,6 @@ impl Runner {
             other_load,
         })
     }
-}
-
-/// `name` as part of a runtime folder's name.
-fn runtime_name(name: &Path) -> String {
-    name.to_string_lossy().replace(['/', ' '], "_")
 }
 
 /// The cell nbclient was running last: its debug log has one line for each cell it
