@@ -2,6 +2,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 struct Process {
     pid: i32,
@@ -58,12 +59,19 @@ pub fn kill_tree(pid: i32) {
     kill_all(&with_descendants(&[pid]));
 }
 
+/// Sends SIGKILL to `pids` and waits, up to 5 s, until none of them runs: a killed
+/// process takes a moment to exit, and until it has, /proc still lists it with its
+/// environment, as if it had survived.
 fn kill_all(pids: &[i32]) {
     for &pid in pids {
         // SAFETY: kill(2) has no memory-safety preconditions.
         unsafe {
             libc::kill(pid, libc::SIGKILL);
         }
+    }
+    let started = Instant::now();
+    while !alive(pids).is_empty() && started.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
 
@@ -107,9 +115,18 @@ pub fn kill_run(runtime_dir: &Path) -> usize {
     let (Some(root), Some(folder)) = (runtime_dir.parent(), runtime_dir.file_name()) else {
         return 0;
     };
-    let left = processes_of_runs(root, |name| name == folder.to_string_lossy());
-    kill_all(&with_descendants(&left));
-    left.len()
+    let mut killed = 0;
+    // A kernel may start a process (cargo, its user-code process) while it is being
+    // killed, after its descendants were listed: look again until none is left.
+    for _ in 0..5 {
+        let left = processes_of_runs(root, |name| name == folder.to_string_lossy());
+        if left.is_empty() {
+            break;
+        }
+        kill_all(&with_descendants(&left));
+        killed += left.len();
+    }
+    killed
 }
 
 /// The name of the runtime folder of this test process's `run`th notebook run, of
@@ -151,7 +168,6 @@ pub fn reap_orphaned_kernels(runtime_root: &Path) -> usize {
 mod tests {
     use super::*;
     use std::process::{Child, Command};
-    use std::time::{Duration, Instant};
 
     /// A stand-in kernel: a shell (with a `sleep` child) started for the run in `dir`.
     fn fake_kernel(dir: &Path) -> Child {
