@@ -7,13 +7,11 @@
 //!
 //! A screenshot of the page is saved to `target/browser/` whatever the outcome.
 
-mod claims;
-
 use kernel_setup::{Layout, ensure};
 use libtest_mimic::{Arguments, Trial};
 use notebook_harness::browser::{Browser, PageView};
 use notebook_harness::lab::Lab;
-use notebook_harness::{BusyLoad, Check, Execution, LoadMeter, Notebook, Picture};
+use notebook_harness::{BusyLoad, Check, Execution, LoadMeter, Notebook, Picture, claims};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -99,10 +97,7 @@ fn run_in_browser(layout: &Layout, name: &str) -> Check {
         wall_time: execution_time,
         other_load: meter.other_load(),
     };
-    if let Some(check) = claims::for_notebook(name) {
-        check(&execution).map_err(|e| fail(format!("as shown in the browser, {e}")))?;
-    }
-    Ok(())
+    claims::check(name, &execution).map_err(|e| fail(format!("as shown in the browser, {e}")))
 }
 
 /// Cells in the notebook's order, each run once in that order, errors only where the

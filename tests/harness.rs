@@ -1,21 +1,24 @@
 //! The harness tested on fixture notebooks: one that passes, and ones that fail to
-//! compile, panic, exit, crash, hang, display a broken picture or are not notebooks at
-//! all. Each failure must be reported as a failure that names the right cell, within
-//! its timeout, leaving no kernel behind, and no server a notebook started (`hangs`
-//! and `serves_then_exits` start one).
+//! compile, fail with the wrong error or name none, panic (in the cell's thread, which
+//! the kernel reports as a success, or in a thread it spawns), exit, crash, kill their
+//! kernel, hang, display a broken picture or are not notebooks at all. Each failure
+//! must come back with its type and the right cell, within its timeout, leaving no
+//! kernel behind, and no server a notebook started (`hangs` and `serves_then_exits`
+//! start one). A complete notebook without claims fails.
 
 use kernel_setup::{Installation, Layout, ensure};
 use libtest_mimic::{Arguments, Failed, Trial};
-use notebook_harness::{Execution, Failure, Runner};
+use notebook_harness::{Execution, Failure, FailureKind, Notebook, Runner, claims};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-type Expectation = fn(Result<Execution, Failure>) -> Result<(), String>;
+type Expectation = fn(&Result<Execution, Failure>) -> Result<(), String>;
 
-fn expect_failure_at(
-    result: Result<Execution, Failure>,
-    index: usize,
+fn expect_failure(
+    result: &Result<Execution, Failure>,
+    kind: FailureKind,
+    index: Option<usize>,
     text: &str,
 ) -> Result<(), String> {
     let failure = match result {
@@ -23,13 +26,17 @@ fn expect_failure_at(
         Err(failure) => failure,
     };
     let report = failure.to_string();
-    match &failure.cell {
-        Some((at, _)) if *at == index => {}
-        other => {
-            return Err(format!(
-                "expected the failure at cell {index}, got {other:?}: {report}"
-            ));
-        }
+    if failure.kind != kind {
+        return Err(format!(
+            "expected a failure of kind {kind:?}, got {:?}: {report}",
+            failure.kind
+        ));
+    }
+    if failure.cell.as_ref().map(|(at, _)| *at) != index {
+        return Err(format!(
+            "expected the failure at cell {index:?}, got {:?}: {report}",
+            failure.cell
+        ));
     }
     if !report.contains(text) {
         return Err(format!("the report should mention `{text}`:\n{report}"));
@@ -39,7 +46,7 @@ fn expect_failure_at(
 
 const FIXTURES: &[(&str, Expectation)] = &[
     ("passes", |result| {
-        let execution = result.map_err(|f| f.to_string())?;
+        let execution = result.as_ref().map_err(|f| f.to_string())?;
         let nb = &execution.notebook;
         let value = nb.cell("x + 2")?.number()?;
         if value != 42.0 {
@@ -52,70 +59,143 @@ const FIXTURES: &[(&str, Expectation)] = &[
         if !error.contains("mismatched types") {
             return Err(format!("expected the compiler's error text, got: {error}"));
         }
-        nb.cell("still running")?.expect_text("still running: 40")
+        nb.cell("still running")?.expect_text("still running: 40")?;
+        // Cleanly executed, but it teaches nothing checked: that fails too.
+        match claims::check("fixtures/passes.ipynb", execution) {
+            Err(e) if e.contains("has no claims") => Ok(()),
+            other => Err(format!(
+                "a notebook without claims should fail, got {other:?}"
+            )),
+        }
     }),
     ("compile_error", |result| {
-        expect_failure_at(result, 2, "mismatched types")
+        expect_failure(
+            result,
+            FailureKind::CellError {
+                ename: "Error".to_owned(),
+            },
+            Some(2),
+            "mismatched types",
+        )
     }),
+    ("wrong_error", |result| {
+        expect_failure(
+            result,
+            FailureKind::WrongError,
+            Some(1),
+            "should fail with E0499, but failed with",
+        )
+    }),
+    ("unnamed_error", |result| {
+        expect_failure(
+            result,
+            FailureKind::ExpectedErrorUnnamed,
+            Some(0),
+            "names no error code",
+        )
+    }),
+    // The kernel reports the panicking cell as a success (`preserve_vars_on_panic`):
+    // a Panicked failure, not a CellError, is what says the harness caught it anyway.
     ("panics", |result| {
-        expect_failure_at(result, 1, "deliberate panic in a fixture")
+        expect_failure(
+            result,
+            FailureKind::Panicked,
+            Some(1),
+            "deliberate panic in a fixture",
+        )
+    }),
+    ("thread_panics", |result| {
+        expect_failure(
+            result,
+            FailureKind::Panicked,
+            Some(1),
+            "deliberate panic in a spawned thread",
+        )
     }),
     ("hangs", |result| {
-        expect_failure_at(result, 1, "did not finish within its timeout")
+        expect_failure(
+            result,
+            FailureKind::CellTimeout,
+            Some(1),
+            "did not finish within its timeout (30 s)",
+        )
     }),
     // The kernel's user-code process dies; evcxr reports it and starts a new one.
     ("exits", |result| {
-        expect_failure_at(
+        expect_failure(
             result,
-            1,
+            FailureKind::CellError {
+                ename: "Error".to_owned(),
+            },
+            Some(1),
             "Subprocess terminated with status: exit status: 3",
         )
     }),
     // evcxr's crash guard turns the SIGSEGV into an abort; either way a signal ends it.
     ("segfault", |result| {
-        expect_failure_at(result, 1, "Subprocess terminated with status: signal:")
+        expect_failure(
+            result,
+            FailureKind::CellError {
+                ename: "Error".to_owned(),
+            },
+            Some(1),
+            "Subprocess terminated with status: signal:",
+        )
+    }),
+    ("kills_kernel", |result| {
+        expect_failure(result, FailureKind::DeadKernel, Some(1), "the kernel died")
     }),
     ("broken_picture", |result| {
-        expect_failure_at(
+        expect_failure(
             result,
-            1,
+            FailureKind::BrokenPicture,
+            Some(1),
             "displayed a broken picture: the SVG is not well-formed",
         )
     }),
     ("raises_but_succeeds", |result| {
-        expect_failure_at(
+        expect_failure(
             result,
-            0,
-            "tagged `raises-exception` but ran without an error",
+            FailureKind::ExpectedErrorMissing,
+            Some(0),
+            "tagged `raises-exception` (E0308) but ran without an error",
         )
     }),
-    ("not_json", |result| match result {
-        Err(failure) if failure.to_string().contains("not a valid notebook") => Ok(()),
-        other => Err(format!(
-            "expected a report that the file is not a notebook, got {other:?}"
-        )),
+    ("not_json", |result| {
+        expect_failure(result, FailureKind::Malformed, None, "not a valid notebook")
     }),
 ];
 
+/// What the run's cells printed, as far as they ran.
+fn printed(result: &Result<Execution, Failure>) -> String {
+    let notebook: Option<&Notebook> = match result {
+        Ok(execution) => Some(&execution.notebook),
+        Err(failure) => failure.executed.as_deref(),
+    };
+    notebook
+        .map(|nb| nb.code_cells().map(|c| c.text()).collect())
+        .unwrap_or_default()
+}
+
 /// Checks that the run of `source` (written as `name`) left nothing behind: no kernel
 /// process, and no server the notebook announced (`serving http://127.0.0.1:PORT` in
-/// its output, which nbconvert's debug log records) still accepting connections. A
-/// fixture whose source announces a server must have printed one, or the check would
-/// prove nothing.
-fn nothing_left_behind(runner: &Runner, source: &Path, name: &str) -> Result<(), String> {
+/// what it `printed`) still accepting connections. A fixture whose source announces a
+/// server must have printed one, or the check would prove nothing.
+fn nothing_left_behind(
+    runner: &Runner,
+    source: &Path,
+    name: &str,
+    printed: &str,
+) -> Result<(), String> {
     if let n @ 1.. = runner.running_kernels(Path::new(name)) {
         return Err(format!(
             "{n} kernel process(es) still running after the run"
         ));
     }
-    let log_path = runner.output_dir.join(name).with_extension("log");
-    // No log: nbconvert never started (the file was not a notebook).
-    let log = std::fs::read_to_string(&log_path).unwrap_or_default();
-    // The log also echoes the cell's source (`serving http://{}`); only outputs parse.
-    let mut addresses: Vec<std::net::SocketAddr> = log
+    let mut addresses: Vec<std::net::SocketAddr> = printed
         .split("serving http://")
         .skip(1)
-        .filter_map(|rest| rest.split(|c: char| c.is_whitespace() || c == '\\').next())
+        .filter_map(|rest| rest.split(char::is_whitespace).next())
         .filter_map(|address| address.parse().ok())
         .collect();
     addresses.sort();
@@ -134,6 +214,19 @@ fn nothing_left_behind(runner: &Runner, source: &Path, name: &str) -> Result<(),
         }
     }
     Ok(())
+}
+
+/// Runs `path` as `name`, checks the result with `expectation`, then that nothing was
+/// left behind.
+fn run_fixture(
+    runner: &Runner,
+    path: &Path,
+    name: &str,
+    expectation: Expectation,
+) -> Result<(), Failed> {
+    let result = runner.execute(path, Path::new(name));
+    expectation(&result)?;
+    Ok(nothing_left_behind(runner, path, name, &printed(&result))?)
 }
 
 fn main() {
@@ -168,10 +261,12 @@ fn main() {
             let runner = runner.clone();
             let path = fixtures.join(format!("{name}.ipynb"));
             Trial::test(format!("fixture::{name}"), move || {
-                let runner = runner_for(&runner)?;
-                let file = format!("{name}.ipynb");
-                expectation(runner.execute(&path, Path::new(&file)))?;
-                Ok(nothing_left_behind(&runner, &path, &file)?)
+                run_fixture(
+                    &*runner_for(&runner)?,
+                    &path,
+                    &format!("{name}.ipynb"),
+                    expectation,
+                )
             })
         })
         .collect();
@@ -180,20 +275,26 @@ fn main() {
     let setup = runner.clone();
     let hanging = runner.clone();
     trials.push(Trial::test(
-        "whole_notebook_timeout_kills_nbconvert_and_kernel",
+        "whole_notebook_timeout_kills_driver_and_kernel",
         move || {
             let mut runner = (*runner_for(&hanging)?).clone();
             runner.cell_timeout = Duration::from_secs(600);
             runner.notebook_timeout = Duration::from_secs(40);
             let started = std::time::Instant::now();
-            let result = runner.execute(&path, Path::new("hangs-whole.ipynb"));
+            run_fixture(&runner, &path, "hangs-whole.ipynb", |result| {
+                expect_failure(
+                    result,
+                    FailureKind::NotebookTimeout,
+                    Some(1),
+                    "did not finish within 40 s",
+                )
+            })?;
             if started.elapsed() > Duration::from_secs(60) {
                 return Err(
                     format!("took {:?} to give up on a 40 s limit", started.elapsed()).into(),
                 );
             }
-            expect_failure_at(result, 1, "did not finish within 40 s")?;
-            Ok(nothing_left_behind(&runner, &path, "hangs-whole.ipynb")?)
+            Ok(())
         },
     ));
     let path = fixtures.join("serves_then_exits.ipynb");
@@ -202,21 +303,20 @@ fn main() {
         let mut runner = (*runner_for(&serving)?).clone();
         // Its first cell compiles the HTTP crates, which takes longer than 30 s cold.
         runner.cell_timeout = Duration::from_secs(300);
-        let result = runner.execute(&path, Path::new("serves_then_exits.ipynb"));
-        expect_failure_at(
-            result,
-            1,
-            "Subprocess terminated with status: exit status: 3",
-        )?;
-        Ok(nothing_left_behind(
-            &runner,
-            &path,
-            "serves_then_exits.ipynb",
-        )?)
+        run_fixture(&runner, &path, "serves_then_exits.ipynb", |result| {
+            expect_failure(
+                result,
+                FailureKind::CellError {
+                    ename: "Error".to_owned(),
+                },
+                Some(1),
+                "Subprocess terminated with status: exit status: 3",
+            )
+        })
     }));
     let passes = fixtures.join("passes.ipynb");
     let target = layout.root.join("target");
-    trials.push(Trial::test("missing_jupyter_is_named", {
+    trials.push(Trial::test("missing_virtualenv_is_named", {
         let passes = passes.clone();
         let root = target.join("fault-no-jupyter");
         move || {
@@ -224,14 +324,14 @@ fn main() {
             let runner = Runner::new(Installation {
                 layout: Layout { root: root.clone() },
             });
-            let report = match runner.execute(&passes, Path::new("no-jupyter.ipynb")) {
-                Ok(_) => return Err("ran without a Jupyter installation".into()),
-                Err(failure) => failure.to_string(),
-            };
-            if !report.contains("cannot start jupyter nbconvert") || !report.contains("cargo setup")
-            {
-                return Err(format!("the report should say Jupyter is missing: {report}").into());
-            }
+            let result = runner.execute(&passes, Path::new("no-jupyter.ipynb"));
+            expect_failure(
+                &result,
+                FailureKind::Driver,
+                None,
+                "cannot start the notebook driver",
+            )?;
+            expect_failure(&result, FailureKind::Driver, None, "run `cargo setup`")?;
             Ok(())
         }
     }));
@@ -244,19 +344,18 @@ fn main() {
         let mut runner = Runner::new(Installation { layout: broken });
         runner.startup_timeout = Duration::from_secs(30);
         let started = std::time::Instant::now();
-        let report = match runner.execute(&passes, Path::new("no-evcxr.ipynb")) {
-            Ok(_) => return Err("ran with a kernel that does not exist".into()),
-            Err(failure) => failure.to_string(),
-        };
+        run_fixture(&runner, &passes, "no-evcxr.ipynb", |result| {
+            expect_failure(
+                result,
+                FailureKind::KernelFailedToStart,
+                None,
+                "evcxr_jupyter",
+            )
+        })?;
         if started.elapsed() > Duration::from_secs(90) {
             return Err(format!("took {:?} to report a missing kernel", started.elapsed()).into());
         }
-        if !report.contains("evcxr_jupyter") {
-            return Err(
-                format!("the report should name the missing evcxr_jupyter: {report}").into(),
-            );
-        }
-        Ok(nothing_left_behind(&runner, &passes, "no-evcxr.ipynb")?)
+        Ok(())
     }));
     libtest_mimic::run(&args, trials).exit();
 }
@@ -268,8 +367,11 @@ fn broken_kernel_layout(real: &Layout, root: &Path) -> Result<Layout, String> {
     let kernel_dir = venv.join("share/jupyter/kernels/rust");
     let _ = std::fs::remove_dir_all(root);
     std::fs::create_dir_all(&kernel_dir).map_err(|e| e.to_string())?;
-    std::os::unix::fs::symlink(real.venv().join("bin"), venv.join("bin"))
-        .map_err(|e| e.to_string())?;
+    // The virtualenv's own files, so that its Python still finds its packages.
+    for part in ["bin", "lib", "pyvenv.cfg"] {
+        std::os::unix::fs::symlink(real.venv().join(part), venv.join(part))
+            .map_err(|e| e.to_string())?;
+    }
     let spec = std::fs::read_to_string(real.kernel_dir().join("kernel.json"))
         .map_err(|e| e.to_string())?;
     let missing = root.join("nowhere/evcxr_jupyter");

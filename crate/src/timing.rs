@@ -27,10 +27,10 @@ pub fn timeit<R>(number: usize, mut f: impl FnMut() -> R) -> f64 {
 /// Runs [`timeit(number, f)`](timeit) `repeat` times and summarises the totals, like
 /// Python's `timeit.repeat`, plus the statistics people compute from it.
 ///
-/// The minimum is the figure to compare: the other runs measure the same work plus
-/// whatever else the machine was doing. Each run also records the CPU time the
-/// process used, so [`Timings::cores_busy`] tells how many cores the work really
-/// had, which a busy machine may not give.
+/// The minimum is the least disturbed run, the median the typical one; on a machine
+/// whose speed varies from run to run (a shared VM), compare medians. Each run also
+/// records the CPU time the process used, so [`Timings::cores_busy`] tells how many
+/// cores the work really had, which a busy machine may not give.
 ///
 /// # Panics
 /// When `repeat` or `number` is zero: there would be no timing to summarise.
@@ -39,8 +39,8 @@ pub fn timeit<R>(number: usize, mut f: impl FnMut() -> R) -> f64 {
 /// use concurrency_helpers::timeit_stats;
 ///
 /// let timings = timeit_stats(5, 100, || (0..1000).sum::<u64>());
-/// assert_eq!(timings.runs.len(), 5);
-/// assert!(timings.min <= timings.median && timings.median <= timings.max);
+/// assert_eq!(timings.runs().len(), 5);
+/// assert!(timings.min() <= timings.median() && timings.median() <= timings.max());
 /// println!("{timings}"); // e.g. "5 runs of 100: min 0.000021 s, median ..."
 /// ```
 pub fn timeit_stats<R>(repeat: usize, number: usize, mut f: impl FnMut() -> R) -> Timings {
@@ -81,55 +81,77 @@ pub fn process_cpu_seconds() -> f64 {
 }
 
 /// The totals of several [`timeit`] runs of `number` calls each, with their summary.
+///
+/// The summary is computed from the runs when asked for, so it always describes them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Timings {
-    /// Calls of the function per run.
-    pub number: usize,
-    /// Each run's total in seconds, in the order they ran.
-    pub runs: Vec<f64>,
-    /// The fastest run's total in seconds.
-    pub min: f64,
-    /// The median run's total in seconds (the mean of the middle two for an even count).
-    pub median: f64,
-    /// The slowest run's total in seconds.
-    pub max: f64,
-    /// The CPU seconds the process used during each run, in the order they ran.
-    pub cpu: Vec<f64>,
+    number: usize,
+    runs: Vec<f64>,
+    cpu: Vec<f64>,
 }
 
 impl Timings {
     fn new(number: usize, runs: Vec<f64>, cpu: Vec<f64>) -> Self {
-        let mut sorted = runs.clone();
+        assert!(!runs.is_empty(), "Timings need at least one run");
+        assert_eq!(runs.len(), cpu.len(), "one CPU time per run");
+        Timings { number, runs, cpu }
+    }
+
+    fn sorted(&self) -> Vec<f64> {
+        let mut sorted = self.runs.clone();
         sorted.sort_by(f64::total_cmp);
+        sorted
+    }
+
+    /// Calls of the function per run.
+    pub fn number(&self) -> usize {
+        self.number
+    }
+
+    /// Each run's total in seconds, in the order they ran.
+    pub fn runs(&self) -> &[f64] {
+        &self.runs
+    }
+
+    /// The CPU seconds the process used during each run, in the order they ran.
+    pub fn cpu(&self) -> &[f64] {
+        &self.cpu
+    }
+
+    /// The fastest run's total in seconds.
+    pub fn min(&self) -> f64 {
+        self.sorted()[0]
+    }
+
+    /// The median run's total in seconds (the mean of the middle two for an even
+    /// count). Less lucky than the minimum: the figure to compare on a machine whose
+    /// speed varies from one run to the next.
+    pub fn median(&self) -> f64 {
+        let sorted = self.sorted();
         let mid = sorted.len() / 2;
-        let median = if sorted.len().is_multiple_of(2) {
+        if sorted.len().is_multiple_of(2) {
             (sorted[mid - 1] + sorted[mid]) / 2.0
         } else {
             sorted[mid]
-        };
-        Timings {
-            number,
-            min: sorted[0],
-            median,
-            max: sorted[sorted.len() - 1],
-            runs,
-            cpu,
         }
     }
 
-    /// How many cores were busy on average during the fastest run: its CPU time over
-    /// its wall time. About 1 for sequential work; up to the number of cores for
-    /// threads that run in parallel, if the machine has those cores free.
+    /// The slowest run's total in seconds.
+    pub fn max(&self) -> f64 {
+        self.sorted()[self.runs.len() - 1]
+    }
+
+    /// How many cores were busy on average over all runs: their CPU time over their
+    /// wall time. About 1 for sequential work; up to the number of cores for threads
+    /// that run in parallel, if the machine has those cores free. A machine that runs
+    /// slower or faster changes both alike, so this figure does not drift with it.
     pub fn cores_busy(&self) -> f64 {
-        let fastest = (0..self.runs.len())
-            .min_by(|&a, &b| self.runs[a].total_cmp(&self.runs[b]))
-            .expect("at least one run");
-        self.cpu[fastest] / self.runs[fastest]
+        self.cpu.iter().sum::<f64>() / self.runs.iter().sum::<f64>()
     }
 
     /// The fastest time of one call, in seconds: `min / number`.
     pub fn best_per_call(&self) -> f64 {
-        self.min / self.number as f64
+        self.min() / self.number as f64
     }
 }
 
@@ -140,9 +162,9 @@ impl fmt::Display for Timings {
             "{} runs of {}: min {:.6} s, median {:.6} s, max {:.6} s, {:.2} cores busy",
             self.runs.len(),
             self.number,
-            self.min,
-            self.median,
-            self.max,
+            self.min(),
+            self.median(),
+            self.max(),
             self.cores_busy()
         )
     }
@@ -176,12 +198,12 @@ mod tests {
 
     #[test]
     fn stats_summarise_odd_and_even_counts() {
-        let odd = Timings::new(1, vec![3.0, 1.0, 2.0], vec![3.0, 0.5, 2.0]);
-        assert_eq!((odd.min, odd.median, odd.max), (1.0, 2.0, 3.0));
-        assert_eq!(odd.runs, vec![3.0, 1.0, 2.0]);
-        assert_eq!(odd.cores_busy(), 0.5);
+        let odd = Timings::new(1, vec![3.0, 1.0, 2.0], vec![3.0, 0.5, 2.5]);
+        assert_eq!((odd.min(), odd.median(), odd.max()), (1.0, 2.0, 3.0));
+        assert_eq!(odd.runs(), [3.0, 1.0, 2.0]);
+        assert_eq!(odd.cores_busy(), 1.0);
         let even = Timings::new(4, vec![4.0, 1.0, 2.0, 3.0], vec![0.0; 4]);
-        assert_eq!((even.min, even.median, even.max), (1.0, 2.5, 4.0));
+        assert_eq!((even.min(), even.median(), even.max()), (1.0, 2.5, 4.0));
         assert_eq!(even.best_per_call(), 0.25);
     }
 
@@ -190,7 +212,7 @@ mod tests {
         let mut calls = 0;
         let t = timeit_stats(3, 4, || calls += 1);
         assert_eq!(calls, 12);
-        assert_eq!(t.runs.len(), 3);
+        assert_eq!(t.runs().len(), 3);
         assert!(t.to_string().starts_with("3 runs of 4: min "));
     }
 

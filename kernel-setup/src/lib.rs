@@ -12,7 +12,9 @@
 //! commands that use this project's kernel even when another `rust` kernel is
 //! installed for the user.
 
+mod log;
 mod progress;
+mod wait;
 
 use std::fmt;
 use std::fs;
@@ -21,7 +23,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+pub use log::last_lines;
 pub use progress::Step;
+pub use wait::{child_within, poll_until};
 
 /// The evcxr release this course is written and tested against.
 pub const EVCXR_VERSION: &str = "0.22.0";
@@ -123,9 +127,20 @@ impl Installation {
     /// `jupyter <subcommand>` from the project's virtualenv, with the project's kernel
     /// first on Jupyter's search path and Jupyter's state kept under `.local/jupyter`.
     pub fn jupyter(&self, subcommand: &str) -> Command {
-        let layout = &self.layout;
-        let mut command = Command::new(layout.venv_bin().join("jupyter"));
+        let mut command = self.in_venv("jupyter");
         command.arg(subcommand);
+        command
+    }
+
+    /// The virtualenv's `python`, in the same environment as [`jupyter`](Self::jupyter)
+    /// (the notebook harness runs its nbclient driver with it).
+    pub fn python(&self) -> Command {
+        self.in_venv("python")
+    }
+
+    fn in_venv(&self, program: &str) -> Command {
+        let layout = &self.layout;
+        let mut command = Command::new(layout.venv_bin().join(program));
         let jupyter_home = layout.local().join("jupyter");
         let path = std::env::var_os("PATH").unwrap_or_default();
         let mut paths = vec![layout.venv_bin()];

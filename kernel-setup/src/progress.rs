@@ -82,23 +82,7 @@ impl Step {
         .collect::<Vec<_>>();
         let step_started = Instant::now();
         let mut next_report = step_started + HEARTBEAT;
-        let status = loop {
-            if let Some(status) = child
-                .try_wait()
-                .map_err(|e| SetupError(format!("kernel-setup: {e}")))?
-            {
-                break status;
-            }
-            if step_started.elapsed() > limit {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(SetupError(format!(
-                    "kernel-setup: {} did not finish within {} min; see {} (the next run resumes)",
-                    self.title,
-                    limit.as_secs() / 60,
-                    log.display()
-                )));
-            }
+        let status = crate::child_within(&mut child, limit, || {
             if Instant::now() >= next_report {
                 let a = activity.lock().unwrap();
                 let counted = if a.compiled > 0 {
@@ -113,7 +97,17 @@ impl Step {
                 );
                 next_report += HEARTBEAT;
             }
-            thread::sleep(Duration::from_millis(100));
+        })
+        .map_err(|e| SetupError(format!("kernel-setup: {e}")))?;
+        let Some(status) = status else {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(SetupError(format!(
+                "kernel-setup: {} did not finish within {} min; see {} (the next run resumes)",
+                self.title,
+                limit.as_secs() / 60,
+                log.display()
+            )));
         };
         for reader in readers {
             let _ = reader.join();
@@ -121,14 +115,11 @@ impl Step {
         if status.success() {
             return Ok(());
         }
-        let tail = std::fs::read_to_string(log).unwrap_or_default();
-        let tail: Vec<&str> = tail.lines().rev().take(15).collect();
-        let tail: Vec<&str> = tail.into_iter().rev().collect();
         Err(SetupError(format!(
             "kernel-setup: {} failed ({status}); last lines of {}:\n{}",
             self.title,
             log.display(),
-            tail.join("\n")
+            crate::last_lines(log, 15)
         )))
     }
 

@@ -1,10 +1,13 @@
-//! Executes notebooks headlessly with `jupyter nbconvert --execute` on the project's
-//! kernel and reads what they printed, so tests can check the lessons' claims.
+//! Executes notebooks headlessly on the project's kernel, through a small nbclient
+//! driver (`tests/driver/run_notebook.py`) that records each cell's status, outputs,
+//! time and the machine's load as typed JSON, and checks the lessons' claims on them.
 //!
-//! A failure names the notebook, the cell (index and first line) and the kernel's
-//! error text; a hung cell or notebook is killed, with its kernel, after its timeout.
+//! A failure is typed ([`FailureKind`]) and names the notebook, the cell (index and
+//! first line) and the kernel's error text; a hung cell or notebook is killed, with its
+//! kernel, after its timeout.
 
 pub mod browser;
+pub mod claims;
 pub mod lab;
 mod load;
 mod notebook;
@@ -16,7 +19,7 @@ pub mod variants;
 pub use load::{BusyLoad, LoadMeter};
 pub use notebook::{Cell, CellKind, Notebook, Output};
 pub use picture::Picture;
-pub use runner::{Execution, Failure, Runner};
+pub use runner::{Execution, Failure, FailureKind, Runner};
 use std::path::{Path, PathBuf};
 
 /// The result of checking one claim: `Err` says what was expected and what was found.
@@ -51,25 +54,20 @@ pub fn notebooks_under(dir: &Path) -> Vec<PathBuf> {
 /// A notebook as committed must carry no outputs or execution counts, so that learners
 /// start from a clean page and diffs show only what changed in the lesson.
 pub fn check_committed_clean(path: &Path) -> Check {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let json: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| format!("{}: not valid JSON: {e}", path.display()))?;
-    let notebook = Notebook::parse(path, &text)?;
-    for (cell, raw) in notebook
+    let notebook = Notebook::load(path)?;
+    if let Some(cell) = notebook
         .cells
         .iter()
-        .zip(json["cells"].as_array().into_iter().flatten())
+        .find(|c| !c.outputs.is_empty() || c.execution_count.is_some())
     {
-        if !cell.outputs.is_empty() || !raw["execution_count"].is_null() {
-            return Err(format!(
-                "{}: cell {} (`{}`) is committed with outputs or an execution count; clear them (Edit > Clear Outputs of All Cells) and save",
-                path.display(),
-                cell.index,
-                cell.first_line()
-            ));
-        }
+        return Err(format!(
+            "{}: cell {} (`{}`) is committed with outputs or an execution count; clear them (Edit > Clear Outputs of All Cells) and save",
+            path.display(),
+            cell.index,
+            cell.first_line()
+        ));
     }
-    if json["metadata"]["kernelspec"]["name"] != "rust" {
+    if notebook.kernel_name.as_deref() != Some("rust") {
         return Err(format!(
             "{}: kernelspec name should be `rust`",
             path.display()

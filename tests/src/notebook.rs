@@ -35,23 +35,123 @@ pub struct Cell {
     pub source: String,
     pub tags: Vec<String>,
     pub outputs: Vec<Output>,
+    /// Execution count as saved (`null` in a committed notebook).
+    pub execution_count: Option<u64>,
     /// How long the kernel took to run it (compiling included), when it was executed.
     pub seconds: Option<f64>,
+    /// Cores that other processes kept busy while it ran, when it was executed by the
+    /// harness's driver (see `tests/driver/run_notebook.py`).
+    pub other_load: Option<f64>,
 }
 
 #[derive(Debug, Clone)]
 pub struct Notebook {
     pub path: PathBuf,
     pub cells: Vec<Cell>,
-    /// The whole document, for checks beyond cells (kernelspec, metadata).
+    /// The kernelspec's name in the notebook's metadata (`rust`, `python3`).
+    pub kernel_name: Option<String>,
+    /// The whole document, for copying it with other outputs (browser, bench).
     pub json: Value,
 }
 
-fn text_of(value: &Value) -> String {
+/// nbformat 4 as the harness reads it: a field of the wrong type or a missing one makes
+/// the notebook malformed, instead of read as empty.
+mod format {
+    use serde::Deserialize;
+    use serde_json::Value;
+
+    #[derive(Deserialize)]
+    pub struct Document {
+        pub nbformat: u32,
+        pub cells: Vec<Value>,
+        #[serde(default)]
+        pub metadata: DocumentMetadata,
+    }
+
+    #[derive(Deserialize, Default)]
+    pub struct DocumentMetadata {
+        pub kernelspec: Option<KernelSpec>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct KernelSpec {
+        pub name: String,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(tag = "cell_type", rename_all = "lowercase")]
+    pub enum Cell {
+        Code {
+            source: Text,
+            #[serde(default)]
+            metadata: CellMetadata,
+            outputs: Vec<Output>,
+            execution_count: Option<u64>,
+        },
+        Markdown {
+            source: Text,
+            #[serde(default)]
+            metadata: CellMetadata,
+        },
+        Raw {
+            source: Text,
+            #[serde(default)]
+            metadata: CellMetadata,
+        },
+    }
+
+    #[derive(Deserialize, Default)]
+    pub struct CellMetadata {
+        #[serde(default)]
+        pub tags: Vec<String>,
+    }
+
+    /// nbformat's multi-line string: one string, or a list of lines.
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    pub enum Text {
+        One(String),
+        Lines(Vec<String>),
+    }
+
+    impl Text {
+        pub fn joined(self) -> String {
+            match self {
+                Text::One(text) => text,
+                Text::Lines(lines) => lines.concat(),
+            }
+        }
+    }
+
+    #[derive(Deserialize)]
+    #[serde(tag = "output_type", rename_all = "snake_case")]
+    pub enum Output {
+        Stream {
+            name: String,
+            text: Text,
+        },
+        DisplayData {
+            data: serde_json::Map<String, Value>,
+        },
+        ExecuteResult {
+            data: serde_json::Map<String, Value>,
+        },
+        Error {
+            ename: String,
+            evalue: String,
+            traceback: Vec<String>,
+        },
+    }
+}
+
+/// A MIME bundle's value as text: strings and lists of lines joined, JSON as JSON.
+fn mime_text(value: Value) -> String {
     match value {
-        Value::String(s) => s.clone(),
-        Value::Array(parts) => parts.iter().filter_map(Value::as_str).collect(),
-        _ => String::new(),
+        Value::String(s) => s,
+        Value::Array(parts) if parts.iter().all(Value::is_string) => {
+            parts.iter().filter_map(Value::as_str).collect()
+        }
+        other => other.to_string(),
     }
 }
 
@@ -73,6 +173,39 @@ pub(crate) fn strip_ansi(text: &str) -> String {
     out
 }
 
+impl From<format::Output> for Output {
+    fn from(output: format::Output) -> Output {
+        match output {
+            format::Output::Stream { name, text } => Output::Stream {
+                name,
+                text: text.joined(),
+            },
+            format::Output::DisplayData { data } | format::Output::ExecuteResult { data } => {
+                Output::Data(data.into_iter().map(|(m, v)| (m, mime_text(v))).collect())
+            }
+            format::Output::Error {
+                ename,
+                evalue,
+                traceback,
+            } => Output::Error {
+                ename,
+                evalue: strip_ansi(&evalue),
+                traceback: strip_ansi(&traceback.join("\n").replace('\u{0}', "")),
+            },
+        }
+    }
+}
+
+impl Output {
+    /// An output as nbformat writes it (the driver's record holds them so), or what is
+    /// wrong with it.
+    pub fn from_json(value: Value) -> Result<Output, String> {
+        serde_json::from_value::<format::Output>(value)
+            .map(Output::from)
+            .map_err(|e| format!("malformed output: {e}"))
+    }
+}
+
 impl Notebook {
     pub fn load(path: &Path) -> Result<Notebook, String> {
         let text = std::fs::read_to_string(path)
@@ -80,40 +213,62 @@ impl Notebook {
         Notebook::parse(path, &text)
     }
 
+    /// Parses nbformat 4, failing with the path (and the cell) on anything malformed.
     pub fn parse(path: &Path, text: &str) -> Result<Notebook, String> {
-        let json: Value = serde_json::from_str(text)
-            .map_err(|e| format!("{}: not a valid notebook (JSON error: {e})", path.display()))?;
-        let cells = json["cells"]
-            .as_array()
-            .ok_or_else(|| format!("{}: not a valid notebook (no cell list)", path.display()))?
-            .iter()
+        let malformed = |what: String| {
+            format!(
+                "{}: not a valid notebook ({what}); open it in JupyterLab and save it again, or restore it from git",
+                path.display()
+            )
+        };
+        let json: Value =
+            serde_json::from_str(text).map_err(|e| malformed(format!("JSON error: {e}")))?;
+        let document: format::Document =
+            serde_json::from_value(json.clone()).map_err(|e| malformed(e.to_string()))?;
+        if document.nbformat != 4 {
+            return Err(malformed(format!(
+                "nbformat {}, expected 4",
+                document.nbformat
+            )));
+        }
+        let cells = document
+            .cells
+            .into_iter()
             .enumerate()
-            .map(|(index, cell)| Cell {
-                index,
-                kind: match cell["cell_type"].as_str() {
-                    Some("code") => CellKind::Code,
-                    Some("markdown") => CellKind::Markdown,
-                    _ => CellKind::Raw,
-                },
-                source: text_of(&cell["source"]),
-                tags: cell["metadata"]["tags"]
-                    .as_array()
-                    .map(|tags| {
-                        tags.iter()
-                            .filter_map(|t| t.as_str().map(str::to_owned))
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-                outputs: cell["outputs"]
-                    .as_array()
-                    .map(|outputs| outputs.iter().map(parse_output).collect())
-                    .unwrap_or_default(),
-                seconds: execution_seconds(&cell["metadata"]["execution"]),
+            .map(|(index, cell)| {
+                let cell: format::Cell = serde_json::from_value(cell)
+                    .map_err(|e| malformed(format!("cell {index}: {e}")))?;
+                let (kind, source, metadata, outputs, execution_count) = match cell {
+                    format::Cell::Code {
+                        source,
+                        metadata,
+                        outputs,
+                        execution_count,
+                    } => (CellKind::Code, source, metadata, outputs, execution_count),
+                    format::Cell::Markdown { source, metadata } => {
+                        (CellKind::Markdown, source, metadata, Vec::new(), None)
+                    }
+                    format::Cell::Raw { source, metadata } => {
+                        (CellKind::Raw, source, metadata, Vec::new(), None)
+                    }
+                };
+                let outputs = outputs.into_iter().map(Output::from).collect();
+                Ok(Cell {
+                    index,
+                    kind,
+                    source: source.joined(),
+                    tags: metadata.tags,
+                    outputs,
+                    execution_count,
+                    seconds: None,
+                    other_load: None,
+                })
             })
-            .collect();
+            .collect::<Result<_, String>>()?;
         Ok(Notebook {
             path: path.to_owned(),
             cells,
+            kernel_name: document.metadata.kernelspec.map(|k| k.name),
             json,
         })
     }
@@ -156,59 +311,27 @@ impl Notebook {
     }
 }
 
-/// From the timestamps nbclient records (`record_timing`): the request reaching the
-/// kernel to its reply.
-fn execution_seconds(execution: &Value) -> Option<f64> {
-    let at = |key: &str| execution[key].as_str().and_then(timestamp_seconds);
-    Some(at("shell.execute_reply")? - at("iopub.execute_input")?)
-}
-
-/// `2026-11-25T01:02:03.250000Z` as seconds since 1970.
-fn timestamp_seconds(stamp: &str) -> Option<f64> {
-    let (date, time) = stamp.trim_end_matches('Z').split_once('T')?;
-    let mut ymd = date.split('-').map(|p| p.parse::<i64>().ok());
-    let (y, m, d) = (ymd.next()??, ymd.next()??, ymd.next()??);
-    let mut hms = time.split(':');
-    let (h, min) = (
-        hms.next()?.parse::<f64>().ok()?,
-        hms.next()?.parse::<f64>().ok()?,
-    );
-    let sec: f64 = hms.next()?.parse().ok()?;
-    // Days from civil date (Howard Hinnant's algorithm).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days as f64 * 86_400.0 + h * 3600.0 + min * 60.0 + sec)
-}
-
-fn parse_output(output: &Value) -> Output {
-    match output["output_type"].as_str() {
-        Some("stream") => Output::Stream {
-            name: output["name"].as_str().unwrap_or("stdout").to_owned(),
-            text: text_of(&output["text"]),
-        },
-        Some("error") => Output::Error {
-            ename: output["ename"].as_str().unwrap_or_default().to_owned(),
-            evalue: strip_ansi(output["evalue"].as_str().unwrap_or_default()),
-            traceback: strip_ansi(&text_of(&output["traceback"]).replace("\u{0}", "")),
-        },
-        _ => Output::Data(
-            output["data"]
-                .as_object()
-                .map(|data| {
-                    data.iter()
-                        .map(|(mime, v)| (mime.clone(), text_of(v)))
-                        .collect()
-                })
-                .unwrap_or_default(),
-        ),
-    }
-}
-
 impl Cell {
+    /// Whether the cell is tagged `raises-exception`: it shows an error on purpose.
+    pub fn expects_error(&self) -> bool {
+        self.tags.iter().any(|t| t == "raises-exception")
+    }
+
+    /// The compiler error code (`E0499`) that a cell tagged `raises-exception` names in
+    /// a comment, so that a different error fails the test instead of passing for it.
+    pub fn expected_error_code(&self) -> Option<&str> {
+        if !self.expects_error() {
+            return None;
+        }
+        self.source.lines().find_map(|line| {
+            let comment = &line[line.find("//")?..];
+            comment.char_indices().find_map(|(at, c)| {
+                let code = comment.get(at..at + 5)?;
+                (c == 'E' && code[1..].bytes().all(|b| b.is_ascii_digit())).then_some(code)
+            })
+        })
+    }
+
     pub fn first_line(&self) -> &str {
         self.source
             .lines()
@@ -403,6 +526,39 @@ mod tests {
     }
 
     #[test]
+    fn a_malformed_cell_is_named_not_read_as_empty() {
+        for (cell, expected) in [
+            (
+                r#"{"cell_type": "code", "metadata": {}, "source": 1, "outputs": []}"#,
+                "cell 0",
+            ),
+            (
+                r#"{"cell_type": "code", "metadata": {}, "source": ""}"#,
+                "outputs",
+            ),
+            (
+                r#"{"cell_type": "slide", "metadata": {}, "source": ""}"#,
+                "slide",
+            ),
+            (
+                r#"{"cell_type": "markdown", "metadata": {"tags": "keep"}, "source": ""}"#,
+                "cell 0",
+            ),
+        ] {
+            let text = format!(r#"{{"cells": [{cell}], "metadata": {{}}, "nbformat": 4}}"#);
+            let err = Notebook::parse(Path::new("m.ipynb"), &text).unwrap_err();
+            assert!(err.starts_with("m.ipynb: not a valid notebook"), "{err}");
+            assert!(err.contains(expected), "{err} should mention {expected}");
+        }
+        let old = r#"{"cells": [], "metadata": {}, "nbformat": 3}"#;
+        assert!(
+            Notebook::parse(Path::new("o.ipynb"), old)
+                .unwrap_err()
+                .contains("nbformat 3")
+        );
+    }
+
+    #[test]
     fn finds_a_panic_message_in_stderr() {
         let nb = Notebook::parse(
             Path::new("t.ipynb"),
@@ -417,19 +573,5 @@ mod tests {
             "thread '<unnamed>' (7) panicked at src/lib.rs:6:1:\nboom"
         );
         assert!(nb.cell("panic!()").unwrap().error().is_none());
-    }
-
-    #[test]
-    fn reads_cell_timing() {
-        assert_eq!(timestamp_seconds("1970-01-02T00:00:01.5Z"), Some(86_401.5));
-        assert_eq!(
-            timestamp_seconds("2000-03-01T00:00:00Z"),
-            Some(951_868_800.0)
-        );
-        let execution = serde_json::json!({
-            "iopub.execute_input": "2026-11-25T23:59:59.750Z",
-            "shell.execute_reply": "2026-11-26T00:00:00.250Z"
-        });
-        assert_eq!(execution_seconds(&execution), Some(0.5));
     }
 }

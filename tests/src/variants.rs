@@ -20,6 +20,12 @@ pub fn is_exercise(name: &Path) -> bool {
     name.starts_with(FOLDERS[1].1)
 }
 
+/// Whether `name` (a path below `notebooks/`) is generated from a complete notebook
+/// (code-along or exercise): the complete one carries the claims.
+pub fn is_generated(name: &Path) -> bool {
+    FOLDERS.iter().any(|(_, to)| name.starts_with(to))
+}
+
 /// The cell tag that keeps a code cell in the generated variant.
 pub const KEEP: &str = "keep";
 

@@ -1,22 +1,32 @@
 //! `slides/topic_410_concurrency.ipynb`: what the lesson says, checked on what it printed.
 //!
 //! Timing claims compare figures measured in the same run, with wide margins, so they
-//! hold on a loaded two-core machine.
+//! hold on a loaded two-core machine. Claims that threads ran in parallel rest on CPU
+//! time against wall time (cores busy), which does not drift with this VM's speed from
+//! one run to the next, and apply only when the cell had free cores: the load is
+//! measured around that cell, not averaged over the notebook.
 
-use notebook_harness::{Cell, Check, Execution, Notebook, Picture, ensure};
+use crate::{Cell, Check, Execution, Notebook, Picture, ensure};
 
 pub fn check(run: &Execution) -> Check {
     let nb = &run.notebook;
     background_thread(nb)?;
     requests(nb)?;
     compiler_rejects_unsynchronised_results(nb)?;
-    parallel_computation(nb, run.other_load)?;
+    parallel_computation(run)?;
     lost_and_kept_updates(nb)?;
     barriers(nb)?;
     locks(nb)?;
     condition_variables(nb)?;
     queues(nb)?;
-    timelines(nb)
+    timelines(run)
+}
+
+/// Whether `cell` ran with at least 1.5 cores that nothing else used, on a machine
+/// with at least two: only then can threads show that they run in parallel.
+fn had_free_cores(run: &Execution, cell: &Cell) -> bool {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    cores >= 2.0 && cores - run.load_during(cell) >= 1.5
 }
 
 fn background_thread(nb: &Notebook) -> Check {
@@ -84,24 +94,36 @@ fn compiler_rejects_unsynchronised_results(nb: &Notebook) -> Check {
     )
 }
 
-fn parallel_computation(nb: &Notebook, other_load: f64) -> Check {
+fn parallel_computation(run: &Execution) -> Check {
+    let nb = &run.notebook;
     nb.cell("perform_computations_concurrently(5)")?
         .expect_text(": 30000000\"")?;
     let cell = nb.cell("speed-up")?;
+    cell.number_after("speed-up: ")?;
     let cores = cell.number_after("cores: ")?;
-    let speed_up = cell.number_after("speed-up: ")?;
-    // Two free cores give about 1.8x; 1.3x leaves room for a moderately busy machine.
-    // With no core to spare (another process keeping them busy) threads cannot run
-    // in parallel, and the claim shrinks to "no slower than sequential".
-    let free_cores = cores - other_load;
-    let expected = if cores >= 2.0 && free_cores >= 1.5 {
-        1.3
-    } else {
-        0.75
+    let busy = |label: &str| -> Result<f64, String> {
+        let line = cell
+            .text()
+            .lines()
+            .find(|l| l.starts_with(label))
+            .map(str::to_owned)
+            .ok_or_else(|| cell.describe(&format!("should print a line `{label}...`")))?;
+        line.strip_suffix(" cores busy")
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| cell.describe(&format!("`{line}` should end in `N cores busy`")))
     };
-    ensure(speed_up >= expected, || {
+    let (sequential, concurrent) = (busy("sequential: ")?, busy("concurrent: ")?);
+    let load = run.load_during(cell);
+    if !had_free_cores(run, cell) {
+        // With no core to spare, threads cannot show that they run in parallel; the
+        // lesson's figures were still measured and printed.
+        return Ok(());
+    }
+    // Two free cores give about 1.9 cores busy; one thread stays near 1.
+    ensure(concurrent >= 1.5 && sequential <= 1.2, || {
         cell.describe(&format!(
-            "speed-up {speed_up} on {cores} cores with {other_load:.1} kept busy by other processes, expected at least {expected}"
+            "the threads kept {concurrent} cores busy and one thread {sequential}, on {cores} cores with {load:.1} kept busy by other processes during this cell; expected at least 1.5 and at most 1.2"
         ))
     })
 }
@@ -211,16 +233,36 @@ fn queues(nb: &Notebook) -> Check {
 }
 
 /// The timeline pictures show what the timings only suggest.
-fn timelines(nb: &Notebook) -> Check {
+fn timelines(run: &Execution) -> Check {
+    let nb = &run.notebook;
     let picture = |snippet: &str| -> Result<(&Cell, Picture), String> {
         let cell = nb.cell(snippet)?;
         Ok((cell, cell.picture()?))
     };
-    let expect = |(cell, picture): &(&Cell, Picture), name: &str, expected: f64| {
-        let found = picture.number(name).map_err(|e| cell.describe(&e))?;
+    let number = |(cell, picture): &(&Cell, Picture), name: &str| {
+        picture.number(name).map_err(|e| cell.describe(&e))
+    };
+    let expect = |shown: &(&Cell, Picture), name: &str, expected: f64| {
+        let found = number(shown, name)?;
         ensure(found == expected, || {
-            cell.describe(&format!(
+            shown.0.describe(&format!(
                 "its picture should have {name} = {expected}, not {found}"
+            ))
+        })
+    };
+    // Counts of threads at work at once are exact with free cores; without, a thread
+    // may start only after another has finished, and the count may fall short.
+    let expect_overlap = |shown: &(&Cell, Picture), expected: f64, under_load: f64| {
+        let found = number(shown, "data-most-working")?;
+        let least = if had_free_cores(run, shown.0) {
+            expected
+        } else {
+            under_load
+        };
+        ensure(found >= least && found <= expected, || {
+            shown.0.describe(&format!(
+                "its picture should show {expected} threads working at once (at least {least} with {:.1} cores kept busy by other processes), not {found}",
+                run.load_during(shown.0)
             ))
         })
     };
@@ -230,7 +272,7 @@ fn timelines(nb: &Notebook) -> Check {
     expect(&sequential, "data-most-working", 1.0)?;
     let concurrent = picture("Timeline::record(\"100 requests on 100 threads\"")?;
     expect(&concurrent, "data-lanes", 100.0)?;
-    expect(&concurrent, "data-most-working", 100.0)?;
+    expect_overlap(&concurrent, 100.0, 50.0)?;
     let lane_names = concurrent
         .1
         .texts
@@ -243,8 +285,8 @@ fn timelines(nb: &Notebook) -> Check {
         ))
     })?;
     let (seq_ms, conc_ms) = (
-        sequential.1.number("data-duration-ms")?,
-        concurrent.1.number("data-duration-ms")?,
+        number(&sequential, "data-duration-ms")?,
+        number(&concurrent, "data-duration-ms")?,
     );
     ensure(conc_ms < seq_ms / 3.0, || {
         concurrent.0.describe(&format!(
@@ -254,12 +296,13 @@ fn timelines(nb: &Notebook) -> Check {
 
     // The caller's lane, then one lane per core, all of them computing at once.
     let computing = picture("computations, sequentially, then on")?;
-    let lanes = computing.1.number("data-lanes")?;
+    let lanes = number(&computing, "data-lanes")?;
     ensure(lanes >= 2.0, || {
         computing.0.describe("should show at least two lanes")
     })?;
-    expect(&computing, "data-most-working", lanes - 1.0)?;
+    expect_overlap(&computing, lanes - 1.0, 1.0)?;
 
+    // Mutual exclusion holds whatever the load: one holder at a time.
     let locked = picture("Timeline::record(\"add_ones_locked on 4 threads\"")?;
     expect(&locked, "data-lanes", 4.0)?;
     expect(&locked, "data-spans", 80_000.0)?;

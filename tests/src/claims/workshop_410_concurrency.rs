@@ -1,7 +1,7 @@
 //! `solutions/workshop_410_concurrency.ipynb`: the downloads work offline, errors say
 //! what went wrong, and threads beat one-at-a-time downloads.
 
-use notebook_harness::{Check, Execution, ensure};
+use crate::{Check, Execution, ensure};
 
 pub fn check(run: &Execution) -> Check {
     let nb = &run.notebook;

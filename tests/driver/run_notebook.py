@@ -1,0 +1,212 @@
+"""Executes one notebook with nbclient and records what happened, cell by cell, as JSON.
+
+The Rust harness (tests/src/runner.rs) runs this in the project's virtualenv and reads
+the record instead of a log: every failure is typed from nbclient's own exceptions, in
+the spirit of nbmake's runner, never guessed from log text.
+
+    python run_notebook.py --kernel rust --cell-timeout 300 --startup-timeout 180 \
+        SOURCE.ipynb EXECUTED.ipynb RECORD.json
+
+The record is rewritten before each cell with the outcome `running`, so that a run
+killed from outside (the whole-notebook timeout) still says which cell it was in.
+Each executed cell carries its status, outputs, wall time and `other_load`: the cores
+that processes other than this driver and its kernel kept busy while it ran, so that a
+timing claim can tell a slow lesson from a burst of load during that very cell.
+"""
+
+import argparse
+import json
+import os
+import resource
+import sys
+import time
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy_seconds():
+    """CPU seconds all cores have spent busy since boot, steal time included."""
+    with open("/proc/stat") as stat:
+        ticks = [int(t) for t in stat.readline().split()[1:]]
+    # user nice system idle iowait irq softirq steal
+    return sum(ticks[i] for i in (0, 1, 2, 5, 6, 7) if i < len(ticks)) / CLOCK_TICKS
+
+
+def process_table():
+    """{pid: (parent, cpu seconds of it and its waited-for children)} from /proc."""
+    table = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        # The command name in parentheses may hold spaces; fields resume after ')'.
+        fields = stat[stat.rfind(")") + 2 :].split()
+        # state ppid ... utime(11) stime(12) cutime(13) cstime(14), counted from state
+        cpu = sum(int(fields[i]) for i in (11, 12, 13, 14)) / CLOCK_TICKS
+        table[int(entry)] = (int(fields[1]), cpu)
+    return table
+
+
+def run_cpu_seconds(kernel_pid):
+    """CPU seconds used by this driver and by the kernel with all its descendants."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    total = usage.ru_utime + usage.ru_stime
+    if kernel_pid is None:
+        return total
+    table = process_table()
+    tree = [kernel_pid]
+    for pid in tree:
+        tree.extend(child for child, (parent, _) in table.items() if parent == pid)
+    return total + sum(table[pid][1] for pid in tree if pid in table)
+
+
+class KernelFailedToStart(Exception):
+    """The kernel did not start or did not answer within the startup timeout."""
+
+
+class RecordingClient(NotebookClient):
+    """nbclient's client, measuring each code cell and keeping the record up to date."""
+
+    def __init__(self, nb, record, record_path, **kwargs):
+        super().__init__(nb, **kwargs)
+        self.record = record
+        self.record_path = record_path
+
+    async def async_start_new_kernel(self, **kwargs):
+        try:
+            return await super().async_start_new_kernel(**kwargs)
+        except Exception as error:
+            raise KernelFailedToStart(f"{type(error).__name__}: {error}") from error
+
+    async def async_start_new_kernel_client(self):
+        try:
+            return await super().async_start_new_kernel_client()
+        except Exception as error:
+            raise KernelFailedToStart(f"{type(error).__name__}: {error}") from error
+
+    def kernel_pid(self):
+        provisioner = getattr(self.km, "provisioner", None)
+        return getattr(provisioner, "pid", None)
+
+    async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
+        if cell.cell_type != "code" or not cell.source.strip():
+            return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        entry = {"index": cell_index, "status": "running", "outputs": []}
+        self.record["cells"].append(entry)
+        self.record["outcome"] = {"kind": "running", "cell": cell_index}
+        write_record(self.record, self.record_path)
+        kernel_pid = self.kernel_pid()
+        started = time.monotonic()
+        machine_before = machine_busy_seconds()
+        ours_before = run_cpu_seconds(kernel_pid)
+        try:
+            result = await super().async_execute_cell(
+                cell, cell_index, execution_count, store_history
+            )
+            errors = [o for o in cell.outputs if o.get("output_type") == "error"]
+            entry["status"] = "error" if errors else "ok"
+            return result
+        except CellTimeoutError:
+            entry["status"] = "timeout"
+            raise
+        except DeadKernelError:
+            entry["status"] = "dead_kernel"
+            raise
+        except CellExecutionError:
+            entry["status"] = "error"
+            raise
+        finally:
+            wall = time.monotonic() - started
+            others = (machine_busy_seconds() - machine_before) - (
+                run_cpu_seconds(kernel_pid) - ours_before
+            )
+            entry["seconds"] = wall
+            entry["other_load"] = max(others, 0.0) / wall if wall > 0 else 0.0
+            entry["outputs"] = [dict(output) for output in cell.outputs]
+
+
+def write_record(record, path):
+    partial = path + ".partial"
+    with open(partial, "w") as f:
+        json.dump(record, f)
+    os.replace(partial, path)
+
+
+def error_output(cell):
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "error":
+            return output
+    return {}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kernel", required=True)
+    parser.add_argument("--cell-timeout", type=int, required=True)
+    parser.add_argument("--startup-timeout", type=int, required=True)
+    parser.add_argument("source")
+    parser.add_argument("executed")
+    parser.add_argument("record")
+    args = parser.parse_args()
+
+    record = {"outcome": {"kind": "starting"}, "cells": []}
+    write_record(record, args.record)
+    nb = nbformat.read(args.source, as_version=4)
+    client = RecordingClient(
+        nb,
+        record,
+        args.record,
+        kernel_name=args.kernel,
+        timeout=args.cell_timeout,
+        startup_timeout=args.startup_timeout,
+        # Stop at the first unexpected error; cells tagged `raises-exception` may fail.
+        allow_errors=False,
+        record_timing=True,
+        # One stdout and one stderr text per cell, as JupyterLab shows them (and as
+        # nbconvert --execute saves them).
+        coalesce_streams=True,
+        resources={"metadata": {"path": os.path.dirname(os.path.abspath(args.source))}},
+    )
+    try:
+        client.execute()
+        outcome = {"kind": "completed"}
+    except KernelFailedToStart as error:
+        outcome = {"kind": "kernel_failed_to_start", "message": str(error)}
+    except CellTimeoutError as error:
+        outcome = {
+            "kind": "cell_timeout",
+            "cell": record["cells"][-1]["index"],
+            "timeout_seconds": args.cell_timeout,
+            "message": str(error).strip().splitlines()[0] if str(error).strip() else "",
+        }
+    except DeadKernelError as error:
+        outcome = {
+            "kind": "dead_kernel",
+            "cell": record["cells"][-1]["index"] if record["cells"] else None,
+            "message": str(error),
+        }
+    except CellExecutionError as error:
+        index = record["cells"][-1]["index"]
+        output = error_output(nb.cells[index])
+        outcome = {
+            "kind": "cell_error",
+            "cell": index,
+            "ename": output.get("ename", getattr(error, "ename", "")),
+            "evalue": output.get("evalue", getattr(error, "evalue", "")),
+            "traceback": output.get("traceback", []),
+        }
+    record["outcome"] = outcome
+    nbformat.write(nb, args.executed)
+    write_record(record, args.record)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

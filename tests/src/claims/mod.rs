@@ -1,0 +1,29 @@
+//! What each notebook must show when executed, keyed by its path below `notebooks/`.
+//!
+//! Claims about time compare figures from the same run. Where a claim needs free
+//! cores (threads running in parallel), `Execution::other_load` says whether the
+//! machine had them.
+//!
+//! A claim points at a cell by a snippet of its code (`nb.cell("run_tasks(|| server3")`),
+//! so an instructor who edits a cell sees which claim to update when it fails.
+
+mod topic_410_concurrency;
+mod workshop_410_concurrency;
+
+use crate::{Check, Execution};
+
+/// Checks the claims of the notebook at `name` (relative to `notebooks/`) on its run.
+/// A complete notebook without claims fails: it would otherwise pass whatever it
+/// printed.
+pub fn check(name: &str, run: &Execution) -> Check {
+    let claims: fn(&Execution) -> Check = match name {
+        "slides/topic_410_concurrency.ipynb" => topic_410_concurrency::check,
+        "solutions/workshop_410_concurrency.ipynb" => workshop_410_concurrency::check,
+        _ => {
+            return Err(format!(
+                "{name} has no claims: add a module to tests/src/claims/ that checks what it teaches, and list it in claims::check"
+            ));
+        }
+    };
+    claims(run).map_err(|e| format!("{name}: {e}"))
+}
