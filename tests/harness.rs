@@ -1,7 +1,9 @@
 //! The harness tested on fixture notebooks: one that passes, and ones that fail to
 //! compile, fail with the wrong error or name none, panic (in the cell's thread, which
 //! the kernel reports as a success, or in a thread it spawns), exit, crash, kill their
-//! kernel, hang, display a broken picture or are not notebooks at all. Each failure
+//! kernel, hang, display a broken picture or are not notebooks at all; and one whose
+//! timelines record threads started in earlier cells (each cell has its own copy of
+//! the support crate). Each failure
 //! must come back with its type and the right cell, within its timeout, leaving no
 //! kernel behind, and no server a notebook started (`hangs` and `serves_then_exits`
 //! start one). A complete notebook without claims fails.
@@ -314,6 +316,24 @@ fn main() {
             )
         })
     }));
+    let path = fixtures.join("timeline_across_cells.ipynb");
+    let across = runner.clone();
+    trials.push(Trial::test(
+        "timelines_record_threads_started_in_earlier_cells",
+        move || {
+            let mut runner = (*runner_for(&across)?).clone();
+            // Its first cell may compile the support crate afresh.
+            runner.cell_timeout = Duration::from_secs(300);
+            // The fixture's own asserts check the lanes; a failed one is a panic.
+            run_fixture(&runner, &path, "timeline_across_cells.ipynb", |result| {
+                let execution = result.as_ref().map_err(|f| f.to_string())?;
+                execution
+                    .notebook
+                    .cell("a thread from an earlier cell")?
+                    .expect_text("\"background\"")
+            })
+        },
+    ));
     let passes = fixtures.join("passes.ipynb");
     let target = layout.root.join("target");
     trials.push(Trial::test("missing_virtualenv_is_named", {

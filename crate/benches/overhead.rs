@@ -92,7 +92,7 @@ fn main() {
     });
     report(
         "Timeline::to_svg, 100 lanes of 1 span",
-        per_call_ns(100, || drop(black_box(hundred.to_svg()))),
+        per_call_ns(100, || drop(black_box(hundred.timeline.to_svg()))),
     );
 
     let rounds = 20_000;

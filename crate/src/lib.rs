@@ -20,8 +20,11 @@
 //! | `threading.Barrier(n, timeout=t)`    | [`Barrier`], failing with [`BarrierWaitError`] |
 //! | `queue.Queue` with several consumers | [`crossbeam_channel`], re-exported        |
 //! | `requests.get(url)` (feature `http`) | [`ureq`], re-exported                     |
-//! | peps.python.org, offline (feature `http`) | [`pep_site::PepSite`]                |
+//! | peps.python.org, offline (feature `http`) | [`PepSite`], [`PEPS`], [`pep_page`] |
 //! | (a picture of what each thread did when) | [`Timeline`], spans from [`timeline`] |
+//!
+//! Everything is at the crate's top level but the span functions, which read as
+//! what they mark: `let _span = timeline::work("request");` ([`timeline`]).
 //!
 //! ```
 //! use concurrency_helpers::*;
@@ -38,19 +41,23 @@
 //! assert!(seconds < 0.08, "took {seconds} s");
 //! ```
 
-pub mod barrier;
+#![warn(missing_docs)]
+
+mod barrier;
 #[cfg(feature = "http")]
-pub mod pep_site;
-pub mod random;
-pub mod simulate;
+mod pep_site;
+mod random;
+mod simulate;
 pub mod timeline;
-pub mod timing;
+mod timing;
 
 pub use barrier::{Barrier, BarrierWaitError};
 pub use crossbeam_channel;
+#[cfg(feature = "http")]
+pub use pep_site::{PEPS, PepSite, pep_page};
 pub use random::{randint, random};
 pub use simulate::simulate_processing_time;
-pub use timeline::Timeline;
+pub use timeline::{Activity, Lane, Recorded, Span, Timeline};
 pub use timing::{Timings, process_cpu_seconds, timeit, timeit_stats};
 #[cfg(feature = "http")]
 pub use ureq;

@@ -7,7 +7,7 @@
 //! as they would against a real server.
 //!
 //! ```
-//! use concurrency_helpers::pep_site::PepSite;
+//! use concurrency_helpers::PepSite;
 //! use concurrency_helpers::ureq;
 //! use std::time::Duration;
 //!
@@ -137,7 +137,7 @@ impl Drop for PepSite {
 
 fn respond(request: tiny_http::Request, delay: Duration) {
     thread::sleep(delay);
-    let response = match pep_number(request.url()).and_then(page) {
+    let response = match pep_number(request.url()).and_then(pep_page) {
         Some(page) => tiny_http::Response::from_string(page).with_header(
             "Content-Type: text/html; charset=utf-8"
                 .parse::<tiny_http::Header>()
@@ -162,13 +162,13 @@ fn pep_number(path: &str) -> Option<u32> {
 /// The page of PEP `number`, the same on every call, or `None` if the site has none.
 ///
 /// ```
-/// use concurrency_helpers::pep_site::page;
+/// use concurrency_helpers::pep_page;
 ///
-/// assert!(page(20).unwrap().contains("The Zen of Python"));
-/// assert_eq!(page(20), page(20));
-/// assert_eq!(page(9999), None);
+/// assert!(pep_page(20).unwrap().contains("The Zen of Python"));
+/// assert_eq!(pep_page(20), pep_page(20));
+/// assert_eq!(pep_page(9999), None);
 /// ```
-pub fn page(number: u32) -> Option<String> {
+pub fn pep_page(number: u32) -> Option<String> {
     let &(_, title, size) = PEPS.iter().find(|(n, _, _)| *n == number)?;
     let mut html = format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\">\
@@ -239,7 +239,7 @@ mod tests {
     #[test]
     fn pages_have_their_sizes() {
         for &(number, title, size) in PEPS {
-            let page = page(number).unwrap();
+            let page = pep_page(number).unwrap();
             assert!(page.contains(title));
             assert!(
                 page.len() >= size && page.len() < size + 1_000,
