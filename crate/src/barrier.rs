@@ -8,9 +8,19 @@
 
 use std::error::Error;
 use std::fmt;
-use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+// Built with `--cfg loom`, the barrier runs on loom's model of these primitives, which
+// tries every interleaving of its threads (`loom_tests` below).
+#[cfg(loom)]
+use loom::sync::{
+    Arc, Condvar, Mutex, MutexGuard,
+    atomic::{AtomicU8, Ordering},
+};
+#[cfg(not(loom))]
+use std::sync::{
+    Arc, Condvar, Mutex, MutexGuard,
+    atomic::{AtomicU8, Ordering},
+};
 
 /// A rendezvous point for a fixed number of threads, which gives up after a timeout.
 ///
@@ -132,10 +142,17 @@ impl Barrier {
             self.start_new_round(&mut state);
             return Ok(index);
         }
-        let (state, _) = self
-            .changed
-            .wait_timeout_while(state, timeout, |_| round.load(Ordering::Relaxed) == WAITING)
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let deadline = Instant::now() + timeout;
+        while round.load(Ordering::Relaxed) == WAITING {
+            let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+                break;
+            };
+            state = self
+                .changed
+                .wait_timeout(state, left)
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .0;
+        }
         match round.load(Ordering::Relaxed) {
             RELEASED => Ok(index),
             BROKEN => Err(BarrierWaitError::Broken),
@@ -206,7 +223,80 @@ impl Barrier {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, loom))]
+mod loom_tests {
+    //! The wait/release/reset protocol under every interleaving loom finds, for two
+    //! and three threads: `RUSTFLAGS="--cfg loom" cargo test -p concurrency_helpers
+    //! --release --lib loom_tests` (CI runs it). loom does not model time, so timeouts
+    //! are left to the property tests; here no wait runs into its timeout.
+    use super::*;
+    use loom::thread;
+
+    const NEVER: Duration = Duration::from_secs(3600);
+
+    #[test]
+    fn all_parties_pass_with_distinct_indices() {
+        loom::model(|| {
+            let barrier = Arc::new(Barrier::new(3, NEVER));
+            let others: Vec<_> = (0..2)
+                .map(|_| {
+                    let barrier = Arc::clone(&barrier);
+                    thread::spawn(move || barrier.wait())
+                })
+                .collect();
+            let mut indices = vec![barrier.wait().unwrap()];
+            indices.extend(others.into_iter().map(|t| t.join().unwrap().unwrap()));
+            indices.sort();
+            assert_eq!(indices, [0, 1, 2]);
+            assert_eq!(barrier.n_waiting(), 0);
+        });
+    }
+
+    #[test]
+    fn a_new_round_is_never_taken_for_the_last() {
+        loom::model(|| {
+            let barrier = Arc::new(Barrier::new(2, NEVER));
+            let other = {
+                let barrier = Arc::clone(&barrier);
+                thread::spawn(move || [barrier.wait(), barrier.wait()])
+            };
+            let ours = [barrier.wait(), barrier.wait()];
+            let theirs = other.join().unwrap();
+            for round in 0..2 {
+                let mut indices = [ours[round].unwrap(), theirs[round].unwrap()];
+                indices.sort();
+                assert_eq!(indices, [0, 1], "round {round}");
+            }
+        });
+    }
+
+    #[test]
+    fn abort_and_reset_release_a_waiter_and_the_barrier_recovers() {
+        loom::model(|| {
+            let barrier = Arc::new(Barrier::new(2, NEVER));
+            let waiter = {
+                let barrier = Arc::clone(&barrier);
+                thread::spawn(move || barrier.wait())
+            };
+            // Whenever the waiter arrives (before the reset, between, or after the
+            // abort), it is released with an error, never left waiting.
+            barrier.reset();
+            barrier.abort();
+            assert_eq!(waiter.join().unwrap(), Err(BarrierWaitError::Broken));
+            assert!(barrier.is_broken());
+            barrier.reset();
+            assert!(!barrier.is_broken());
+            let again = {
+                let barrier = Arc::clone(&barrier);
+                thread::spawn(move || barrier.wait())
+            };
+            assert!(barrier.wait().is_ok());
+            assert!(again.join().unwrap().is_ok());
+        });
+    }
+}
+
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
     use crate::test_support::jitter;

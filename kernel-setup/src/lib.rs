@@ -335,35 +335,18 @@ fn kernel_json(layout: &Layout) -> String {
         // 2.9 s to 1.7 s).
         ("TMPDIR", layout.kernel_tmpdir()),
     ];
-    let env: Vec<String> = env
-        .iter()
-        .map(|(key, value)| {
-            format!(
-                "    {}: {}",
-                json_string(key),
-                json_string(&value.to_string_lossy())
-            )
-        })
+    let env: serde_json::Map<String, serde_json::Value> = env
+        .into_iter()
+        .map(|(key, value)| (key.to_owned(), value.to_string_lossy().into()))
         .collect();
-    format!(
-        "{{\n  \"argv\": [{}, \"--control_file\", \"{{connection_file}}\"],\n  \"display_name\": \"Rust\",\n  \"language\": \"rust\",\n  \"interrupt_mode\": \"message\",\n  \"env\": {{\n{}\n  }}\n}}\n",
-        json_string(&layout.evcxr_jupyter().to_string_lossy()),
-        env.join(",\n")
-    )
-}
-
-fn json_string(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    let spec = serde_json::json!({
+        "argv": [layout.evcxr_jupyter().to_string_lossy(), "--control_file", "{connection_file}"],
+        "display_name": "Rust",
+        "language": "rust",
+        "interrupt_mode": "message",
+        "env": env,
+    });
+    serde_json::to_string_pretty(&spec).expect("a JSON value serializes") + "\n"
 }
 
 /// Removes the build folders of kernels that are gone. A kernel removes its own when
@@ -445,15 +428,16 @@ mod tests {
         let layout = Layout {
             root: PathBuf::from("/home/a \"quoted\" dir"),
         };
-        let json = kernel_json(&layout);
-        assert!(
-            json.contains(r#""/home/a \"quoted\" dir/.local/cargo/bin/evcxr_jupyter""#),
-            "{json}"
+        let json: serde_json::Value = serde_json::from_str(&kernel_json(&layout)).unwrap();
+        assert_eq!(
+            json["argv"][0],
+            "/home/a \"quoted\" dir/.local/cargo/bin/evcxr_jupyter"
         );
-        assert!(
-            json.contains(r#""JUPYTER_PATH": "/home/a \"quoted\" dir/.local/venv/share/jupyter""#)
+        assert_eq!(
+            json["env"]["JUPYTER_PATH"],
+            "/home/a \"quoted\" dir/.local/venv/share/jupyter"
         );
-        assert!(json.contains(r#""display_name": "Rust""#));
+        assert_eq!(json["display_name"], "Rust");
     }
 
     #[test]
@@ -471,10 +455,5 @@ mod tests {
         let _ = fs::remove_dir_all(&tmpdir);
         assert!(!old_left, "an abandoned folder was kept");
         assert!(fresh_left, "a new kernel's folder was removed");
-    }
-
-    #[test]
-    fn json_strings_escape_control_characters() {
-        assert_eq!(json_string("a\\b\n"), r#""a\\b\u000a""#);
     }
 }

@@ -10,7 +10,7 @@
 //! a copy of this checkout's build folder without its last two crates (evcxr and
 //! evcxr_jupyter, about a minute and a half): cargo is killed while compiling those.
 
-use kernel_setup::{EVCXR_VERSION, Layout, ensure};
+use kernel_setup::{EVCXR_VERSION, Layout, ensure, poll_until};
 use std::fs;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -33,22 +33,18 @@ fn setup_command(root: &Path) -> Command {
 /// Kills `setup` and everything it started as soon as `reached` holds; panics if it
 /// ends or `limit` passes first.
 fn kill_when(mut setup: Child, what: &str, limit: Duration, mut reached: impl FnMut() -> bool) {
-    let started = Instant::now();
-    loop {
+    let outcome = poll_until(limit, Duration::from_millis(20), || {
         if reached() {
-            kill_group(&setup);
-            let _ = setup.wait();
-            return;
+            return Some(Ok(()));
         }
-        if let Ok(Some(status)) = setup.try_wait() {
-            panic!("setup ended ({status}) before it was {what}");
-        }
-        if started.elapsed() > limit {
-            kill_group(&setup);
-            let _ = setup.wait();
-            panic!("setup was not {what} within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
+        setup.try_wait().ok().flatten().map(Err)
+    });
+    kill_group(&setup);
+    let _ = setup.wait();
+    match outcome {
+        Some(Ok(())) => {}
+        Some(Err(status)) => panic!("setup ended ({status}) before it was {what}"),
+        None => panic!("setup was not {what} within {limit:?}"),
     }
 }
 

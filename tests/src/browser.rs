@@ -3,10 +3,11 @@
 
 use crate::lab::Lab;
 use crate::{Notebook, process};
+use kernel_setup::child_within;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Chromium and the script that drives it, installed.
 pub struct Browser {
@@ -73,20 +74,17 @@ impl Browser {
             .spawn()
             .map_err(|e| format!("cannot run node: {e}"))?;
         // The script keeps its own deadline; this one catches a stuck browser.
-        let deadline = Instant::now() + timeout + Duration::from_secs(90);
-        loop {
-            if child.try_wait().map_err(|e| e.to_string())?.is_some() {
-                break;
-            }
-            if Instant::now() > deadline {
-                process::kill_tree(child.id() as i32);
-                let _ = child.wait();
-                return Err(format!(
-                    "the browser script did not finish within {} s and was killed",
-                    timeout.as_secs() + 90
-                ));
-            }
-            std::thread::sleep(Duration::from_millis(250));
+        let limit = timeout + Duration::from_secs(90);
+        if child_within(&mut child, limit, || {})
+            .map_err(|e| e.to_string())?
+            .is_none()
+        {
+            process::kill_tree(child.id() as i32);
+            let _ = child.wait();
+            return Err(format!(
+                "the browser script did not finish within {} s and was killed",
+                limit.as_secs()
+            ));
         }
         let output = child.wait_with_output().map_err(|e| e.to_string())?;
         if !output.status.success() {

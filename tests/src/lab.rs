@@ -3,11 +3,12 @@
 //! with all its kernels at the end.
 
 use crate::process;
+use kernel_setup::{child_within, last_lines, poll_until};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub struct Lab {
     child: Child,
@@ -73,30 +74,31 @@ impl Lab {
             token,
             log,
         };
-        let started = Instant::now();
-        loop {
+        let ready = poll_until(timeout, Duration::from_millis(300), || {
             if lab
                 .request("GET", "/api/status")
                 .is_ok_and(|r| r.starts_with("HTTP/1.1 200"))
             {
-                return Ok(lab);
+                return Some(Ok(()));
             }
-            if let Ok(Some(status)) = lab.child.try_wait() {
-                return Err(format!(
-                    "`cargo lab` exited ({status}) before serving; its log:\n{}",
-                    lab.log_tail()
-                ));
-            }
-            if started.elapsed() > timeout {
+            let exited = lab.child.try_wait().ok().flatten()?;
+            Some(Err(format!(
+                "`cargo lab` exited ({exited}) before serving; its log:\n{}",
+                lab.log_tail()
+            )))
+        });
+        match ready {
+            Some(Ok(())) => Ok(lab),
+            Some(Err(message)) => Err(message),
+            None => {
                 let message = format!(
                     "JupyterLab did not answer within {} s; its log:\n{}",
                     timeout.as_secs(),
                     lab.log_tail()
                 );
                 lab.stop();
-                return Err(message);
+                Err(message)
             }
-            std::thread::sleep(Duration::from_millis(300));
         }
     }
 
@@ -106,9 +108,7 @@ impl Lab {
 
     /// The last lines of the server's log, for failure reports.
     pub fn log_tail(&self) -> String {
-        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = log.lines().collect();
-        lines[lines.len().saturating_sub(30)..].join("\n")
+        last_lines(&self.log, 30)
     }
 
     /// A bare HTTP/1.1 request with the token; the whole response as text.
@@ -132,17 +132,12 @@ impl Lab {
         let pid = self.child.id() as i32;
         let family = process::with_descendants(&[pid]);
         let _ = self.request("POST", "/api/shutdown");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline && matches!(self.child.try_wait(), Ok(None)) {
-            std::thread::sleep(Duration::from_millis(200));
-        }
+        let _ = child_within(&mut self.child, Duration::from_secs(30), || {});
         // Kernels run in sessions of their own; give them a moment after the server.
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let mut left = process::alive(&family);
-        while !left.is_empty() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(200));
-            left = process::alive(&family);
-        }
+        let left = poll_until(Duration::from_secs(10), Duration::from_millis(200), || {
+            Some(process::alive(&family)).filter(Vec::is_empty)
+        })
+        .unwrap_or_else(|| process::alive(&family));
         process::kill_tree(pid);
         for &pid in &left {
             process::kill_tree(pid);

@@ -51,24 +51,32 @@ fn machine_busy_seconds() -> f64 {
         .iter()
         .filter_map(|&i| ticks.get(i))
         .sum();
-    // SAFETY: sysconf only reads a configuration value.
-    let ticks_per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
-    busy / ticks_per_second
+    busy / clock_ticks_per_second()
 }
 
-/// CPU seconds used by this process and its waited-for children, user and system.
+/// CPU seconds used by this process and its waited-for children, user and system, from
+/// `/proc/self/stat` (0 if unreadable).
 fn our_cpu_seconds() -> f64 {
-    let usage = |who| {
-        let mut usage = std::mem::MaybeUninit::<libc::rusage>::uninit();
-        // SAFETY: getrusage fills the struct it is given; `who` is a valid constant.
-        let usage = unsafe {
-            libc::getrusage(who, usage.as_mut_ptr());
-            usage.assume_init()
-        };
-        let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-        seconds(usage.ru_utime) + seconds(usage.ru_stime)
+    let Ok(stat) = fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
     };
-    usage(libc::RUSAGE_SELF) + usage(libc::RUSAGE_CHILDREN)
+    // The command name in parentheses may hold spaces; fields resume after ')'.
+    let Some(fields) = stat.rfind(')').map(|end| &stat[end + 2..]) else {
+        return 0.0;
+    };
+    // From the state: utime (11), stime (12), cutime (13), cstime (14), in clock ticks.
+    let ticks: f64 = fields
+        .split_whitespace()
+        .skip(11)
+        .take(4)
+        .filter_map(|t| t.parse::<f64>().ok())
+        .sum();
+    ticks / clock_ticks_per_second()
+}
+
+fn clock_ticks_per_second() -> f64 {
+    // SAFETY: sysconf only reads a configuration value.
+    unsafe { libc::sysconf(libc::_SC_CLK_TCK) as f64 }
 }
 
 /// Processes that keep cores busy until dropped, so the notebook tests can be run as on
