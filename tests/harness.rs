@@ -46,6 +46,24 @@ fn expect_failure(
     Ok(())
 }
 
+/// What evcxr reports for a compile error or a user-code process that died.
+fn evcxr_error() -> FailureKind {
+    FailureKind::CellError {
+        ename: "Error".to_owned(),
+    }
+}
+
+/// The user-code process of cell 1 exited with status 3; evcxr reports it and starts a
+/// new one.
+fn exited_with_3(result: &Result<Execution, Failure>) -> Result<(), String> {
+    expect_failure(
+        result,
+        evcxr_error(),
+        Some(1),
+        "Subprocess terminated with status: exit status: 3",
+    )
+}
+
 const FIXTURES: &[(&str, Expectation)] = &[
     ("passes", |result| {
         let execution = result.as_ref().map_err(|f| f.to_string())?;
@@ -73,9 +91,7 @@ const FIXTURES: &[(&str, Expectation)] = &[
     ("compile_error", |result| {
         expect_failure(
             result,
-            FailureKind::CellError {
-                ename: "Error".to_owned(),
-            },
+            evcxr_error(),
             Some(2),
             "mismatched types",
         )
@@ -122,24 +138,12 @@ const FIXTURES: &[(&str, Expectation)] = &[
             "did not finish within its timeout (30 s)",
         )
     }),
-    // The kernel's user-code process dies; evcxr reports it and starts a new one.
-    ("exits", |result| {
-        expect_failure(
-            result,
-            FailureKind::CellError {
-                ename: "Error".to_owned(),
-            },
-            Some(1),
-            "Subprocess terminated with status: exit status: 3",
-        )
-    }),
+    ("exits", exited_with_3),
     // evcxr's crash guard turns the SIGSEGV into an abort; either way a signal ends it.
     ("segfault", |result| {
         expect_failure(
             result,
-            FailureKind::CellError {
-                ename: "Error".to_owned(),
-            },
+            evcxr_error(),
             Some(1),
             "Subprocess terminated with status: signal:",
         )
@@ -305,16 +309,7 @@ fn main() {
         let mut runner = (*runner_for(&serving)?).clone();
         // Its first cell compiles the HTTP crates, which takes longer than 30 s cold.
         runner.cell_timeout = Duration::from_secs(300);
-        run_fixture(&runner, &path, "serves_then_exits.ipynb", |result| {
-            expect_failure(
-                result,
-                FailureKind::CellError {
-                    ename: "Error".to_owned(),
-                },
-                Some(1),
-                "Subprocess terminated with status: exit status: 3",
-            )
-        })
+        run_fixture(&runner, &path, "serves_then_exits.ipynb", exited_with_3)
     }));
     let path = fixtures.join("timeline_across_cells.ipynb");
     let across = runner.clone();
