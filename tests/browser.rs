@@ -5,7 +5,12 @@
 //! outside cells tagged `raises-exception`. JupyterLab and its kernels are stopped at
 //! the end, and the test checks that nothing was left running.
 //!
-//! A screenshot of the page is saved to `target/browser/` whatever the outcome.
+//! A second test presents the same notebook as live RISE slides, as an instructor
+//! does: the slideshow opens, cells run on their slides, a printed output and a
+//! timeline picture show on their slides at 1280x720 and 1920x1080, and no slide on the
+//! way is taller than a 1280x720 screen.
+//!
+//! Screenshots are saved to `target/browser/` whatever the outcome.
 
 use kernel_setup::{Layout, ensure};
 use libtest_mimic::{Arguments, Trial};
@@ -19,18 +24,126 @@ use std::time::{Duration, Instant};
 const NOTEBOOKS: &[&str] = &["slides/topic_410_concurrency.ipynb"];
 const LAB_START: Duration = Duration::from_secs(180);
 const RUN_ALL: Duration = Duration::from_secs(900);
+/// Where the slideshow test stops, by a snippet of the cell: one that prints a value,
+/// one that draws a timeline.
+const SLIDE_STOPS: &[(&str, &str)] = &[
+    ("code-cell", "returns how long it slept"),
+    (
+        "timeline",
+        "Timeline::record(\"10 requests, one after another\"",
+    ),
+];
+const PRESENT: Duration = Duration::from_secs(600);
 
 fn main() {
-    let args = Arguments::from_args();
+    let mut args = Arguments::from_args();
+    // One at a time: the notebook's timing claims must not share the cores with a
+    // slideshow's kernel.
+    args.test_threads.get_or_insert(1);
     let trials = NOTEBOOKS
         .iter()
-        .map(|&name| {
-            Trial::test(format!("browser::{name}"), move || {
-                Ok(run_in_browser(&Layout::of_this_checkout(), name)?)
-            })
+        .flat_map(|&name| {
+            [
+                Trial::test(format!("browser::{name}"), move || {
+                    Ok(run_in_browser(&Layout::of_this_checkout(), name)?)
+                }),
+                Trial::test(format!("slides::{name}"), move || {
+                    Ok(present_slides(&Layout::of_this_checkout(), name)?)
+                }),
+            ]
         })
         .collect();
     BusyLoad::run_trials(&args, trials);
+}
+
+/// The notebook as RISE slides in JupyterLab, run on its slides up to the stops.
+fn present_slides(layout: &Layout, name: &str) -> Check {
+    ensure(layout).map_err(|e| e.to_string())?;
+    let browser = Browser::ensure(&layout.root)?;
+    let path = layout.notebooks().join(name);
+    let committed = Notebook::load(&path)?;
+    let committed_bytes = std::fs::read(&path).map_err(|e| e.to_string())?;
+    let stops = SLIDE_STOPS
+        .iter()
+        .map(|&(stop, snippet)| Ok((stop, committed.cell(snippet)?.index)))
+        .collect::<Result<Vec<_>, String>>()?;
+    let stem = Path::new(name)
+        .file_stem()
+        .unwrap_or_default()
+        .to_string_lossy();
+    let target = layout.root.join("target/browser");
+    let work_dir = target.join(format!("{stem}-slides"));
+    std::fs::create_dir_all(&work_dir).map_err(|e| format!("{}: {e}", work_dir.display()))?;
+    let shots = target.join(format!("{stem}-slides"));
+
+    let mut lab = Lab::start(&layout.root, &work_dir, LAB_START)?;
+    let slides = browser.run_slides(&lab, Path::new(name), &work_dir, &shots, &stops, PRESENT);
+    let log_tail = lab.log_tail();
+    let left_running = lab.stop();
+    let slides = slides.map_err(|e| format!("{name}: {e}\nJupyterLab's log ends:\n{log_tail}"))?;
+    let fail = |what: String| {
+        format!(
+            "{name} as slides: {what} (screenshots: {}-*.png)",
+            shots.display()
+        )
+    };
+    for error in &slides.console_errors {
+        println!("{name}: the slideshow reported a script error: {error}");
+    }
+    if std::fs::read(&path).ok().as_ref() != Some(&committed_bytes) {
+        return Err(fail(
+            "presenting it changed the committed notebook".to_owned(),
+        ));
+    }
+    if !left_running.is_empty() {
+        return Err(fail(format!(
+            "{} process(es) of JupyterLab or its kernels were still running after the shutdown: {left_running:?}",
+            left_running.len()
+        )));
+    }
+    if let Some(tall) = slides.tall.first() {
+        return Err(fail(format!(
+            "the slide of cell {} is {} px tall, more than a 1280x720 screen; split it (slide_type `subslide`) or shorten it",
+            tall.cell, tall.height
+        )));
+    }
+    for stop in &slides.stops {
+        for view in &stop.views {
+            let at = format!(
+                "at {}x{}, the slide of cell {} ({})",
+                view.viewport.width,
+                view.viewport.height,
+                stop.cell,
+                view.screenshot.display()
+            );
+            if !view.present || !view.cell_visible {
+                return Err(fail(format!("{at} does not show the whole cell")));
+            }
+            match stop.name.as_str() {
+                "code-cell" if !view.output_text.contains("ms") => {
+                    return Err(fail(format!(
+                        "{at} should show the time slept, e.g. `163.2ms`, not `{}`",
+                        view.output_text
+                    )));
+                }
+                "timeline" => match view.images.as_slice() {
+                    [image] if image.loaded && image.visible && image.width >= 600.0 => {}
+                    other => {
+                        return Err(fail(format!(
+                            "{at} should show one timeline picture, drawn, on the screen and at least 600 px wide: {other:?}"
+                        )));
+                    }
+                },
+                _ => {}
+            }
+        }
+    }
+    println!(
+        "{name}: presented as slides up to cell {}; screenshots {}-*.png",
+        stops.last().map_or(0, |s| s.1),
+        shots.display()
+    );
+    Ok(())
 }
 
 fn run_in_browser(layout: &Layout, name: &str) -> Check {
@@ -66,6 +179,11 @@ fn run_in_browser(layout: &Layout, name: &str) -> Check {
     }
 
     let fail = |what: String| format!("{name}: {what} (screenshot: {})", screenshot.display());
+    if page.news_prompt_shown() {
+        return Err(fail(
+            "JupyterLab asked about official Jupyter news in front of the class; the project's settings (kernel-setup's overrides.json) should turn that off".to_owned(),
+        ));
+    }
     if page.kernel_name() != "Rust" {
         return Err(fail(format!(
             "the toolbar names the kernel `{}`, not `Rust`",

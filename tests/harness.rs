@@ -89,12 +89,7 @@ const FIXTURES: &[(&str, Expectation)] = &[
         }
     }),
     ("compile_error", |result| {
-        expect_failure(
-            result,
-            evcxr_error(),
-            Some(2),
-            "mismatched types",
-        )
+        expect_failure(result, evcxr_error(), Some(2), "mismatched types")
     }),
     ("wrong_error", |result| {
         expect_failure(

@@ -97,6 +97,11 @@ impl Layout {
     pub fn jupyter_path(&self) -> PathBuf {
         self.venv().join("share").join("jupyter")
     }
+    /// JupyterLab's settings overrides for every user of this installation.
+    pub fn lab_overrides(&self) -> PathBuf {
+        self.venv()
+            .join("share/jupyter/lab/settings/overrides.json")
+    }
     pub fn kernel_dir(&self) -> PathBuf {
         self.jupyter_path().join("kernels").join("rust")
     }
@@ -180,6 +185,7 @@ pub fn ensure(layout: &Layout) -> Result<Installation> {
     check_prerequisites()?;
     ensure_evcxr(layout)?;
     ensure_venv(layout)?;
+    ensure_lab_settings(layout)?;
     ensure_kernelspec(layout)?;
     Ok(Installation {
         layout: layout.clone(),
@@ -315,6 +321,34 @@ fn ensure_venv(layout: &Layout) -> Result<()> {
     fs::remove_file(&unfinished).map_err(io_error("remove", &unfinished))?;
     step.done();
     Ok(())
+}
+
+/// JupyterLab's defaults for this project, in the virtualenv's `overrides.json` (a
+/// learner's own settings still win): nothing pops up in front of a class, neither the
+/// "get notified about official Jupyter news?" prompt nor update checks; and a RISE
+/// slide taller than the screen (a long output) scrolls instead of being cut off.
+fn lab_overrides() -> String {
+    let overrides = serde_json::json!({
+        "@jupyterlab/apputils-extension:notification": {
+            "fetchNews": "false",
+            "checkForUpdates": false,
+        },
+        "jupyterlab-rise:plugin": {
+            "scroll": true,
+        },
+    });
+    serde_json::to_string_pretty(&overrides).expect("a JSON value serializes") + "\n"
+}
+
+fn ensure_lab_settings(layout: &Layout) -> Result<()> {
+    let path = layout.lab_overrides();
+    let wanted = lab_overrides();
+    if fs::read_to_string(&path).is_ok_and(|current| current == wanted) {
+        return Ok(());
+    }
+    let folder = path.parent().expect("overrides.json has a folder");
+    fs::create_dir_all(folder).map_err(io_error("create", folder))?;
+    fs::write(&path, wanted).map_err(io_error("write", &path))
 }
 
 /// The kernelspec, as evcxr's own `--install` writes it, plus the environment that

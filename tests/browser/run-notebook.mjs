@@ -137,5 +137,7 @@ await page
   .last()
   .scrollIntoViewIfNeeded({ timeout: 5000 })
   .catch(() => {});
-writeFileSync(outJson, JSON.stringify({ kernelName, cells, consoleErrors }, null, 1));
+// JupyterLab asks once, some seconds after start, unless the settings say not to.
+const newsPrompt = await page.evaluate(() => document.body.innerText.includes('official Jupyter news'));
+writeFileSync(outJson, JSON.stringify({ kernelName, cells, consoleErrors, newsPrompt }, null, 1));
 await finish(0);

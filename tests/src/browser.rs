@@ -4,6 +4,7 @@
 use crate::lab::Lab;
 use crate::{Notebook, process};
 use kernel_setup::child_within;
+use serde::Deserialize;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -58,15 +59,62 @@ impl Browser {
         timeout: Duration,
     ) -> Result<PageView, String> {
         let out = work_dir.join("page.json");
-        let _ = std::fs::remove_file(&out);
+        let args = [
+            screenshot.as_os_str().to_owned(),
+            timeout.as_secs().to_string().into(),
+        ];
+        let json = self
+            .run_script("run-notebook.mjs", lab, notebook, &out, &args, timeout)
+            .map_err(|e| format!("{e}\n(screenshot: {})", screenshot.display()))?;
+        Ok(PageView { json })
+    }
+
+    /// Presents `notebook` as live RISE slides, running its cells on their slides up
+    /// to each of `stops` (name, cell index, in order), and returns what the slides
+    /// showed there. Screenshots go to `<shots>-<name>-<width>x<height>.png`.
+    pub fn run_slides(
+        &self,
+        lab: &Lab,
+        notebook: &Path,
+        work_dir: &Path,
+        shots: &Path,
+        stops: &[(&str, usize)],
+        timeout: Duration,
+    ) -> Result<SlidesView, String> {
+        let out = work_dir.join("slides.json");
+        let stops: Vec<Value> = stops
+            .iter()
+            .map(|(name, cell)| json!({"name": name, "cell": cell}))
+            .collect();
+        let args = [
+            shots.as_os_str().to_owned(),
+            timeout.as_secs().to_string().into(),
+            Value::Array(stops).to_string().into(),
+        ];
+        let json = self.run_script("run-slides.mjs", lab, notebook, &out, &args, timeout)?;
+        serde_json::from_value(json).map_err(|e| format!("{}: {e}", out.display()))
+    }
+
+    /// Runs `script` (in tests/browser) on `notebook` in `lab`, writing `out`, and
+    /// returns what it wrote. Its arguments: the server, the token, the notebook,
+    /// `out`, then `args`.
+    fn run_script(
+        &self,
+        script: &str,
+        lab: &Lab,
+        notebook: &Path,
+        out: &Path,
+        args: &[std::ffi::OsString],
+        timeout: Duration,
+    ) -> Result<Value, String> {
+        let _ = std::fs::remove_file(out);
         let mut child = Command::new("node")
-            .arg(self.script_dir.join("run-notebook.mjs"))
+            .arg(self.script_dir.join(script))
             .arg(lab.url())
             .arg(&lab.token)
             .arg(notebook)
-            .arg(&out)
-            .arg(screenshot)
-            .arg(timeout.as_secs().to_string())
+            .arg(out)
+            .args(args)
             .env("CHROMIUM", &self.chromium)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -82,24 +130,75 @@ impl Browser {
             process::kill_tree(child.id() as i32);
             let _ = child.wait();
             return Err(format!(
-                "the browser script did not finish within {} s and was killed",
+                "the browser script {script} did not finish within {} s and was killed",
                 limit.as_secs()
             ));
         }
         let output = child.wait_with_output().map_err(|e| e.to_string())?;
         if !output.status.success() {
-            return Err(format!(
-                "{}\n(screenshot: {})",
-                String::from_utf8_lossy(&output.stderr).trim(),
-                screenshot.display()
-            ));
+            return Err(String::from_utf8_lossy(&output.stderr).trim().to_owned());
         }
-        let text = std::fs::read_to_string(&out)
+        let text = std::fs::read_to_string(out)
             .map_err(|e| format!("the browser script wrote no {}: {e}", out.display()))?;
-        let json: Value =
-            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", out.display()))?;
-        Ok(PageView { json })
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", out.display()))
     }
+}
+
+/// What the slideshow showed: at each stop, the stop cell's slide at each screen size,
+/// and every slide taller than a 1280x720 screen on the way.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SlidesView {
+    pub stops: Vec<SlideStop>,
+    pub tall: Vec<TallSlide>,
+    pub console_errors: Vec<String>,
+}
+
+/// A stop of the slideshow: the cell run there and its slide as seen at each size.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SlideStop {
+    pub name: String,
+    pub cell: usize,
+    pub views: Vec<SlideView>,
+}
+
+/// A slide as seen at one screen size, around the stop cell.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SlideView {
+    /// Whether the stop cell's slide is the one shown.
+    pub present: bool,
+    pub viewport: Size,
+    pub slide_height: f64,
+    /// Whether the whole cell is on the screen.
+    pub cell_visible: bool,
+    pub output_text: String,
+    pub images: Vec<SlideImage>,
+    pub screenshot: PathBuf,
+}
+
+/// A screen size in CSS pixels.
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub struct Size {
+    pub width: f64,
+    pub height: f64,
+}
+
+/// A picture in the stop cell's output.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SlideImage {
+    pub loaded: bool,
+    pub width: f64,
+    pub height: f64,
+    /// Whether all of it is on the screen.
+    pub visible: bool,
+}
+
+/// A slide taller than the screen, with the cell last run on it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TallSlide {
+    pub cell: usize,
+    pub height: f64,
 }
 
 fn install_chromium(chromium: &Path) -> Result<(), String> {
@@ -184,6 +283,11 @@ impl PageView {
     /// The kernel's name as the notebook's toolbar shows it.
     pub fn kernel_name(&self) -> &str {
         self.json["kernelName"].as_str().unwrap_or_default()
+    }
+
+    /// Whether JupyterLab's "get notified about official Jupyter news?" prompt showed.
+    pub fn news_prompt_shown(&self) -> bool {
+        self.json["newsPrompt"].as_bool().unwrap_or(false)
     }
 
     /// Script errors the page reported (JupyterLab's own, usually harmless).

@@ -18,13 +18,10 @@ pub struct Lab {
 }
 
 /// Settings a test needs and a learner would not: every cell kept in the page (so
-/// the test can read them all), no autosave (so running cells cannot write outputs
-/// into the committed notebook), and no news pop-up over the screenshot.
+/// the test can read them all) and no autosave (so running cells cannot write outputs
+/// into the committed notebook). The news prompt stays off by the project's own
+/// settings, which the test checks.
 const SETTINGS: &[(&str, &str)] = &[
-    (
-        "@jupyterlab/apputils-extension/notification.jupyterlab-settings",
-        r#"{"fetchNews": "false"}"#,
-    ),
     (
         "@jupyterlab/notebook-extension/tracker.jupyterlab-settings",
         r#"{"windowingMode": "none"}"#,
