@@ -7,54 +7,16 @@
 // tests/browser.rs runs it and checks the JSON. Exits non-zero, with a reason on
 // stderr, when the page does not get that far; a screenshot is saved either way.
 
-import { chromium } from 'playwright-core';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { openSession } from './session.mjs';
 
 const [labUrl, token, notebook, outJson, screenshot, timeoutSeconds] = process.argv.slice(2);
-const deadline = Date.now() + Number(timeoutSeconds) * 1000;
-const remaining = () => Math.max(1000, deadline - Date.now());
-
-const profile = mkdtempSync(join(tmpdir(), 'notebook-browser-'));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
+const { page, consoleErrors, deadline, remaining, finish, step } = await openSession({
+  name: 'run-notebook',
   viewport: { width: 1400, height: 1000 },
-  // Without the networking flags Chromium tries to reach Google's services, which this
-  // machine's closed network refuses.
-  args: [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-  ],
+  timeoutSeconds,
+  screenshot: () => screenshot,
 });
-const page = context.pages()[0] ?? (await context.newPage());
-const consoleErrors = [];
-page.on('pageerror', (error) => consoleErrors.push(String(error)));
-
-async function finish(code, reason) {
-  if (reason) console.error(`run-notebook: ${reason}`);
-  try {
-    await page.screenshot({ path: screenshot, fullPage: false, timeout: 20000 });
-  } catch (error) {
-    console.error(`run-notebook: no screenshot: ${error}`);
-  }
-  await context.close();
-  rmSync(profile, { recursive: true, force: true });
-  process.exit(code);
-}
-
-async function step(what, action) {
-  try {
-    return await action();
-  } catch (error) {
-    await finish(1, `${what}: ${String(error).split('\n')[0]}`);
-  }
-}
 
 const url = `${labUrl}/lab/tree/${notebook}?token=${token}`;
 await step(`opening ${url.replace(token, '***')}`, () =>

@@ -11,60 +11,22 @@
 // stop leaves SCREENSHOT_PREFIX-NAME-1280x720.png and -1920x1080.png. tests/browser.rs
 // runs it and checks the JSON; a failure exits non-zero with a reason on stderr.
 
-import { chromium } from 'playwright-core';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { openSession } from './session.mjs';
 
 const [labUrl, token, notebook, outJson, shotPrefix, timeoutSeconds, stopsJson] =
   process.argv.slice(2);
 const stops = JSON.parse(stopsJson);
-const deadline = Date.now() + Number(timeoutSeconds) * 1000;
-const remaining = () => Math.max(1000, deadline - Date.now());
 const SIZES = [
   { width: 1280, height: 720 },
   { width: 1920, height: 1080 },
 ];
-
-const profile = mkdtempSync(join(tmpdir(), 'slides-browser-'));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
+const { page, consoleErrors, deadline, remaining, finish, step } = await openSession({
+  name: 'run-slides',
   viewport: SIZES[0],
-  // Without the networking flags Chromium tries to reach Google's services, which this
-  // machine's closed network refuses.
-  args: [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-  ],
+  timeoutSeconds,
+  screenshot: (code) => (code === 0 ? null : `${shotPrefix}-failed.png`),
 });
-const page = context.pages()[0] ?? (await context.newPage());
-const consoleErrors = [];
-page.on('pageerror', (error) => consoleErrors.push(String(error)));
-
-async function finish(code, reason) {
-  if (reason) console.error(`run-slides: ${reason}`);
-  if (code !== 0) {
-    await page
-      .screenshot({ path: `${shotPrefix}-failed.png`, timeout: 20000 })
-      .catch((error) => console.error(`run-slides: no screenshot: ${error}`));
-  }
-  await context.close();
-  rmSync(profile, { recursive: true, force: true });
-  process.exit(code);
-}
-
-async function step(what, action) {
-  try {
-    return await action();
-  } catch (error) {
-    await finish(1, `${what}: ${String(error).split('\n')[0]}`);
-  }
-}
 
 const url = `${labUrl}/rise/${notebook}?token=${token}`;
 await step(`opening ${url.replace(token, '***')}`, () =>
