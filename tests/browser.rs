@@ -56,50 +56,95 @@ fn main() {
     BusyLoad::run_trials(&args, trials);
 }
 
-/// The notebook as RISE slides in JupyterLab, run on its slides up to the stops.
-fn present_slides(layout: &Layout, name: &str) -> Check {
+/// What a browser test saw of a notebook in JupyterLab, with the committed notebook.
+struct Shown<T> {
+    committed: Notebook,
+    seen: T,
+    /// From starting JupyterLab to stopping it.
+    elapsed: std::time::Duration,
+    /// The test's folder, `target/browser/<notebook>[-<test>]`.
+    work_dir: std::path::PathBuf,
+}
+
+/// Starts `cargo lab` for the notebook `name`, lets `show` drive the browser in it,
+/// then stops JupyterLab and checks what every browser test must leave as it found
+/// it: the committed notebook unchanged and no process left running. `test` names the
+/// test's folder under `target/browser/` (none for the notebook's own).
+fn show_in_lab<T>(
+    layout: &Layout,
+    name: &str,
+    test: Option<&str>,
+    show: impl FnOnce(&Browser, &Lab, &Notebook, &Path) -> Result<T, String>,
+) -> Result<Shown<T>, String> {
     ensure(layout).map_err(|e| e.to_string())?;
     let browser = Browser::ensure(&layout.root)?;
     let path = layout.notebooks().join(name);
     let committed = Notebook::load(&path)?;
     let committed_bytes = std::fs::read(&path).map_err(|e| e.to_string())?;
-    let stops = SLIDE_STOPS
-        .iter()
-        .map(|&(stop, snippet)| Ok((stop, committed.cell(snippet)?.index)))
-        .collect::<Result<Vec<_>, String>>()?;
     let stem = Path::new(name)
         .file_stem()
         .unwrap_or_default()
         .to_string_lossy();
-    let target = layout.root.join("target/browser");
-    let work_dir = target.join(format!("{stem}-slides"));
+    let folder = test.map_or_else(|| stem.to_string(), |test| format!("{stem}-{test}"));
+    let work_dir = layout.root.join("target/browser").join(folder);
     std::fs::create_dir_all(&work_dir).map_err(|e| format!("{}: {e}", work_dir.display()))?;
-    let shots = target.join(format!("{stem}-slides"));
 
+    let started = Instant::now();
     let mut lab = Lab::start(&layout.root, &work_dir, LAB_START)?;
-    let slides = browser.run_slides(&lab, Path::new(name), &work_dir, &shots, &stops, PRESENT);
+    let seen = show(&browser, &lab, &committed, &work_dir);
     let log_tail = lab.log_tail();
     let left_running = lab.stop();
-    let slides = slides.map_err(|e| format!("{name}: {e}\nJupyterLab's log ends:\n{log_tail}"))?;
+    let elapsed = started.elapsed();
+    let seen = seen.map_err(|e| format!("{e}\nJupyterLab's log ends:\n{log_tail}"))?;
+    if std::fs::read(&path).ok().as_ref() != Some(&committed_bytes) {
+        return Err("showing it in JupyterLab changed the committed notebook".to_owned());
+    }
+    if !left_running.is_empty() {
+        return Err(format!(
+            "{} process(es) of JupyterLab or its kernels were still running after the shutdown \
+             and had to be killed: {left_running:?}",
+            left_running.len()
+        ));
+    }
+    Ok(Shown {
+        committed,
+        seen,
+        elapsed,
+        work_dir,
+    })
+}
+
+/// The notebook as RISE slides in JupyterLab, run on its slides up to the stops.
+fn present_slides(layout: &Layout, name: &str) -> Check {
+    let shots = layout.root.join("target/browser").join(format!(
+        "{}-slides",
+        Path::new(name)
+            .file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+    ));
     let fail = |what: String| {
         format!(
             "{name} as slides: {what} (screenshots: {}-*.png)",
             shots.display()
         )
     };
+    let mut stops = Vec::new();
+    let shown = show_in_lab(
+        layout,
+        name,
+        Some("slides"),
+        |browser, lab, committed, work_dir| {
+            for &(stop, snippet) in SLIDE_STOPS {
+                stops.push((stop, committed.cell(snippet)?.index));
+            }
+            browser.run_slides(lab, Path::new(name), work_dir, &shots, &stops, PRESENT)
+        },
+    )
+    .map_err(fail)?;
+    let slides = shown.seen;
     for error in &slides.console_errors {
         println!("{name}: the slideshow reported a script error: {error}");
-    }
-    if std::fs::read(&path).ok().as_ref() != Some(&committed_bytes) {
-        return Err(fail(
-            "presenting it changed the committed notebook".to_owned(),
-        ));
-    }
-    if !left_running.is_empty() {
-        return Err(fail(format!(
-            "{} process(es) of JupyterLab or its kernels were still running after the shutdown: {left_running:?}",
-            left_running.len()
-        )));
     }
     if let Some(tall) = slides.tall.first() {
         return Err(fail(format!(
@@ -147,38 +192,29 @@ fn present_slides(layout: &Layout, name: &str) -> Check {
 }
 
 fn run_in_browser(layout: &Layout, name: &str) -> Check {
-    ensure(layout).map_err(|e| e.to_string())?;
-    let browser = Browser::ensure(&layout.root)?;
-    let path = layout.notebooks().join(name);
-    let committed = Notebook::load(&path)?;
-    let committed_bytes = std::fs::read(&path).map_err(|e| e.to_string())?;
     let stem = Path::new(name)
         .file_stem()
         .unwrap_or_default()
         .to_string_lossy();
-    let target = layout.root.join("target/browser");
-    let work_dir = target.join(&*stem);
-    std::fs::create_dir_all(&work_dir).map_err(|e| format!("{}: {e}", work_dir.display()))?;
-    let screenshot = target.join(format!("{stem}.png"));
-
+    let screenshot = layout
+        .root
+        .join("target/browser")
+        .join(format!("{stem}.png"));
+    let fail = |what: String| format!("{name}: {what} (screenshot: {})", screenshot.display());
     let meter = LoadMeter::start();
-    let started = Instant::now();
-    let mut lab = Lab::start(&layout.root, &work_dir, LAB_START)?;
-    let page = browser.run_notebook(&lab, Path::new(name), &work_dir, &screenshot, RUN_ALL);
-    let log_tail = lab.log_tail();
-    let left_running = lab.stop();
-    let execution_time = started.elapsed();
-    let page = page.map_err(|e| format!("{name}: {e}\nJupyterLab's log ends:\n{log_tail}"))?;
+    let shown = show_in_lab(layout, name, None, |browser, lab, _, work_dir| {
+        browser.run_notebook(lab, Path::new(name), work_dir, &screenshot, RUN_ALL)
+    })
+    .map_err(fail)?;
+    let page = shown.seen;
     println!(
         "{name}: ran in JupyterLab in {:.1} s; screenshot {}",
-        execution_time.as_secs_f64(),
+        shown.elapsed.as_secs_f64(),
         screenshot.display()
     );
     for error in page.page_errors() {
         println!("{name}: the page reported a script error: {error}");
     }
-
-    let fail = |what: String| format!("{name}: {what} (screenshot: {})", screenshot.display());
     if page.news_prompt_shown() {
         return Err(fail(
             "JupyterLab asked about official Jupyter news in front of the class; the project's settings (kernel-setup's overrides.json) should turn that off".to_owned(),
@@ -190,29 +226,17 @@ fn run_in_browser(layout: &Layout, name: &str) -> Check {
             page.kernel_name()
         )));
     }
-    if std::fs::read(&path).ok().as_ref() != Some(&committed_bytes) {
-        return Err(fail(
-            "running it in JupyterLab changed the committed notebook".to_owned(),
-        ));
-    }
-    if !left_running.is_empty() {
-        return Err(fail(format!(
-            "{} process(es) of JupyterLab or its kernels were still running after the shutdown \
-             and had to be killed: {left_running:?}",
-            left_running.len()
-        )));
-    }
-    check_page(&committed, &page).map_err(fail)?;
+    check_page(&shown.committed, &page).map_err(fail)?;
 
-    // The same claims as under nbconvert, on what the learner saw.
-    let seen = page.as_notebook(&committed).map_err(fail)?;
+    // The same claims as under the driver, on what the learner saw.
+    let seen = page.as_notebook(&shown.committed).map_err(fail)?;
     let _ = std::fs::write(
-        work_dir.join(format!("{stem}.seen.ipynb")),
+        shown.work_dir.join(format!("{stem}.seen.ipynb")),
         serde_json::to_string_pretty(&seen.json).unwrap_or_default(),
     );
     let execution = Execution {
         notebook: seen,
-        wall_time: execution_time,
+        wall_time: shown.elapsed,
         other_load: meter.other_load(),
     };
     claims::check(name, &execution).map_err(|e| fail(format!("as shown in the browser, {e}")))

@@ -167,6 +167,22 @@ const FIXTURES: &[(&str, Expectation)] = &[
     }),
 ];
 
+/// Fixtures whose first cell loads the support crate, which can take longer than the
+/// other fixtures' 30 s cell timeout when it compiles afresh.
+const CRATE_FIXTURES: &[(&str, Expectation)] = &[
+    // The workshop's PEP site stops with its kernel's user-code process.
+    ("serves_then_exits", exited_with_3),
+    // Each cell has its own copy of the crate; the fixture's own asserts check the
+    // lanes, and a failed one is a panic.
+    ("timeline_across_cells", |result| {
+        let execution = result.as_ref().map_err(|f| f.to_string())?;
+        execution
+            .notebook
+            .cell("a thread from an earlier cell")?
+            .expect_text("\"background\"")
+    }),
+];
+
 /// What the run's cells printed, as far as they ran.
 fn printed(result: &Result<Execution, Failure>) -> String {
     let notebook: Option<&Notebook> = match result {
@@ -258,16 +274,21 @@ fn main() {
 
     let mut trials: Vec<Trial> = FIXTURES
         .iter()
-        .map(|&(name, expectation)| {
+        .map(|fixture| (fixture, None))
+        .chain(
+            CRATE_FIXTURES
+                .iter()
+                .map(|fixture| (fixture, Some(Duration::from_secs(300)))),
+        )
+        .map(|(&(name, expectation), cell_timeout)| {
             let runner = runner.clone();
             let path = fixtures.join(format!("{name}.ipynb"));
             Trial::test(format!("fixture::{name}"), move || {
-                run_fixture(
-                    &*runner_for(&runner)?,
-                    &path,
-                    &format!("{name}.ipynb"),
-                    expectation,
-                )
+                let mut runner = (*runner_for(&runner)?).clone();
+                if let Some(timeout) = cell_timeout {
+                    runner.cell_timeout = timeout;
+                }
+                run_fixture(&runner, &path, &format!("{name}.ipynb"), expectation)
             })
         })
         .collect();
@@ -296,32 +317,6 @@ fn main() {
                 );
             }
             Ok(())
-        },
-    ));
-    let path = fixtures.join("serves_then_exits.ipynb");
-    let serving = runner.clone();
-    trials.push(Trial::test("pep_site_ends_with_its_kernel", move || {
-        let mut runner = (*runner_for(&serving)?).clone();
-        // Its first cell compiles the HTTP crates, which takes longer than 30 s cold.
-        runner.cell_timeout = Duration::from_secs(300);
-        run_fixture(&runner, &path, "serves_then_exits.ipynb", exited_with_3)
-    }));
-    let path = fixtures.join("timeline_across_cells.ipynb");
-    let across = runner.clone();
-    trials.push(Trial::test(
-        "timelines_record_threads_started_in_earlier_cells",
-        move || {
-            let mut runner = (*runner_for(&across)?).clone();
-            // Its first cell may compile the support crate afresh.
-            runner.cell_timeout = Duration::from_secs(300);
-            // The fixture's own asserts check the lanes; a failed one is a panic.
-            run_fixture(&runner, &path, "timeline_across_cells.ipynb", |result| {
-                let execution = result.as_ref().map_err(|f| f.to_string())?;
-                execution
-                    .notebook
-                    .cell("a thread from an earlier cell")?
-                    .expect_text("\"background\"")
-            })
         },
     ));
     let passes = fixtures.join("passes.ipynb");

@@ -337,7 +337,19 @@ fn lab_overrides() -> String {
             "scroll": true,
         },
     });
-    serde_json::to_string_pretty(&overrides).expect("a JSON value serializes") + "\n"
+    pretty_json(&overrides)
+}
+
+/// A JSON document as Jupyter's own files are written: indented, ending in a newline.
+fn pretty_json(value: &serde_json::Value) -> String {
+    serde_json::to_string_pretty(value).expect("a JSON value serializes") + "\n"
+}
+
+/// Replaces the file at `path` with `text` in one step (a reader never sees half).
+fn write_atomically(path: &Path, text: &str) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    fs::write(&tmp, text).map_err(io_error("write", &tmp))?;
+    fs::rename(&tmp, path).map_err(io_error("write", path))
 }
 
 fn ensure_lab_settings(layout: &Layout) -> Result<()> {
@@ -348,7 +360,7 @@ fn ensure_lab_settings(layout: &Layout) -> Result<()> {
     }
     let folder = path.parent().expect("overrides.json has a folder");
     fs::create_dir_all(folder).map_err(io_error("create", folder))?;
-    fs::write(&path, wanted).map_err(io_error("write", &path))
+    write_atomically(&path, &wanted)
 }
 
 /// The kernelspec, as evcxr's own `--install` writes it, plus the environment that
@@ -380,7 +392,7 @@ fn kernel_json(layout: &Layout) -> String {
         "interrupt_mode": "message",
         "env": env,
     });
-    serde_json::to_string_pretty(&spec).expect("a JSON value serializes") + "\n"
+    pretty_json(&spec)
 }
 
 /// Removes the build folders of kernels that are gone. A kernel removes its own when
@@ -446,9 +458,7 @@ fn ensure_kernelspec(layout: &Layout) -> Result<()> {
         &layout.logs().join("kernel-install.log"),
         Duration::from_secs(60),
     )?;
-    let tmp = kernel_json_path.with_extension("json.tmp");
-    fs::write(&tmp, wanted).map_err(io_error("write", &tmp))?;
-    fs::rename(&tmp, &kernel_json_path).map_err(io_error("write", &kernel_json_path))?;
+    write_atomically(&kernel_json_path, &wanted)?;
     step.done();
     Ok(())
 }

@@ -104,9 +104,6 @@ const look = (index) =>
     return {
       present: slide?.classList.contains('present') ?? false,
       viewport: { width: innerWidth, height: innerHeight },
-      slide: box(slide),
-      slideHeight: slide.scrollHeight,
-      cell: box(cell),
       cellVisible: visible(box(cell)),
       outputText: outputs.map((o) => o.innerText).join('\n'),
       images: Array.from(cell.querySelectorAll('.jp-OutputArea-output img')).map((img) => ({

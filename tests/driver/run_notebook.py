@@ -140,13 +140,6 @@ def write_record(record, path):
     os.replace(partial, path)
 
 
-def error_output(cell):
-    for output in cell.get("outputs", []):
-        if output.get("output_type") == "error":
-            return output
-    return {}
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kernel", required=True)
@@ -193,16 +186,9 @@ def main():
             "cell": record["cells"][-1]["index"] if record["cells"] else None,
             "message": str(error),
         }
-    except CellExecutionError as error:
-        index = record["cells"][-1]["index"]
-        output = error_output(nb.cells[index])
-        outcome = {
-            "kind": "cell_error",
-            "cell": index,
-            "ename": output.get("ename", getattr(error, "ename", "")),
-            "evalue": output.get("evalue", getattr(error, "evalue", "")),
-            "traceback": output.get("traceback", []),
-        }
+    except CellExecutionError:
+        # The error itself is the cell's error output, in the record.
+        outcome = {"kind": "cell_error", "cell": record["cells"][-1]["index"]}
     record["outcome"] = outcome
     nbformat.write(nb, args.executed)
     write_record(record, args.record)

@@ -169,7 +169,6 @@ pub struct SlideView {
     /// Whether the stop cell's slide is the one shown.
     pub present: bool,
     pub viewport: Size,
-    pub slide_height: f64,
     /// Whether the whole cell is on the screen.
     pub cell_visible: bool,
     pub output_text: String,

@@ -357,6 +357,14 @@ impl Cell {
         text
     }
 
+    /// The name the kernel gave the cell's error (`Error` for evcxr's), if it failed.
+    pub fn error_name(&self) -> Option<&str> {
+        self.outputs.iter().find_map(|o| match o {
+            Output::Error { ename, .. } => Some(ename.as_str()),
+            _ => None,
+        })
+    }
+
     /// The kernel's error text, if the cell failed.
     pub fn error(&self) -> Option<String> {
         self.outputs.iter().find_map(|o| match o {

@@ -126,9 +126,6 @@ enum Outcome {
     },
     CellError {
         cell: usize,
-        ename: String,
-        evalue: String,
-        traceback: Vec<String>,
     },
     CellTimeout {
         cell: usize,
@@ -333,24 +330,17 @@ impl Runner {
                     format!("the `{}` kernel did not start: {message}", self.kernel),
                 ));
             }
-            Outcome::CellError {
-                cell,
-                ename,
-                evalue,
-                traceback,
-            } => {
-                let text = if traceback.is_empty() {
-                    format!("{ename}: {evalue}")
-                } else {
-                    traceback.join("\n")
-                };
+            Outcome::CellError { cell } => {
+                // The kernel's error is the cell's error output, as the record holds it.
+                let failed = executed.cells.get(cell);
+                let ename = failed.and_then(Cell::error_name).unwrap_or_default();
+                let text = failed.and_then(Cell::error).unwrap_or_default();
                 return Err(fail_at(
-                    FailureKind::CellError { ename },
+                    FailureKind::CellError {
+                        ename: ename.to_owned(),
+                    },
                     Some(cell),
-                    format!(
-                        "the cell failed:\n{}",
-                        crate::notebook::strip_ansi(&text).trim()
-                    ),
+                    format!("the cell failed:\n{}", text.trim()),
                 ));
             }
             Outcome::CellTimeout {
@@ -483,10 +473,7 @@ mod tests {
         for (json, expected) in [
             (r#"{"kind": "completed"}"#, "Completed"),
             (r#"{"kind": "running", "cell": 3}"#, "Running"),
-            (
-                r#"{"kind": "cell_error", "cell": 2, "ename": "Error", "evalue": "x", "traceback": []}"#,
-                "CellError",
-            ),
+            (r#"{"kind": "cell_error", "cell": 2}"#, "CellError"),
             (
                 r#"{"kind": "cell_timeout", "cell": 1, "timeout_seconds": 30}"#,
                 "CellTimeout",
