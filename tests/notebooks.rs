@@ -1,7 +1,10 @@
 //! One test per notebook under `notebooks/`: it must execute headlessly, cleanly, and
 //! show what it teaches (the claims in `src/claims/`). A second test per notebook checks
 //! that it is committed without outputs, and a third per code-along or exercise
-//! notebook that it is what `cargo variants` generates from the complete one.
+//! notebook that it is what `cargo variants` generates from the complete one. Each
+//! complete notebook also runs once with a kernel restart halfway (`restarts::`), the
+//! way an instructor recovers mid-lecture: restart, run the cells above, go on; its
+//! claims must still hold.
 //!
 //! Notebooks run one at a time (`--test-threads` defaults to 1 here): their timing
 //! lessons compare threads on this machine's cores and must not share them.
@@ -9,7 +12,10 @@
 use kernel_setup::{Layout, ensure};
 use libtest_mimic::{Arguments, Trial};
 use notebook_harness::variants::{is_exercise, is_generated, orphans, variants};
-use notebook_harness::{BusyLoad, Runner, check_committed_clean, claims, notebooks_under};
+use notebook_harness::{
+    BusyLoad, Check, Notebook, Runner, check_committed_clean, claims, notebooks_under,
+};
+use std::path::Path;
 use std::sync::Arc;
 
 fn main() {
@@ -39,6 +45,17 @@ fn main() {
         ));
         if is_exercise(&name) {
             continue;
+        }
+        if !is_generated(&name) {
+            let (runner, path, name, label) =
+                (runner.clone(), path.clone(), name.clone(), label.clone());
+            trials.push(Trial::test(format!("restarts::{label}"), move || {
+                let runner = match runner.expect("set up unless listing") {
+                    Ok(runner) => runner,
+                    Err(setup_error) => return Err(setup_error.into()),
+                };
+                Ok(restart_halfway(&runner, &path, &name, &label)?)
+            }));
         }
         let runner = runner.clone();
         trials.push(Trial::test(format!("executes::{label}"), move || {
@@ -84,4 +101,32 @@ fn main() {
         ));
     }
     BusyLoad::run_trials(&args, trials);
+}
+
+/// Runs the notebook with a kernel restart before its middle code cell, then checks
+/// its claims: nothing below that cell may depend on state the restart lost and the
+/// cells above do not rebuild (a variable defined only further down, a server or a
+/// thread the old kernel left behind).
+fn restart_halfway(runner: &Runner, path: &Path, name: &Path, label: &str) -> Check {
+    let notebook = Notebook::load(path)?;
+    let code: Vec<_> = notebook
+        .code_cells()
+        .filter(|c| !c.source.trim().is_empty())
+        .collect();
+    let middle = code
+        .get(code.len() / 2)
+        .ok_or_else(|| format!("{label} has no code cell"))?
+        .index;
+    let mut runner = runner.clone();
+    runner.restart_before = Some(middle);
+    let execution = runner
+        .execute(path, &Path::new("restarted").join(name))
+        .map_err(|f| format!("with a kernel restart before cell {middle}: {f}"))?;
+    println!(
+        "{label}: restarted before cell {middle}, ran the {} cells above again and went on, in {:.1} s",
+        code.iter().filter(|c| c.index < middle).count(),
+        execution.wall_time.as_secs_f64()
+    );
+    claims::check(label, &execution)
+        .map_err(|e| format!("after a kernel restart before cell {middle}: {e}"))
 }

@@ -58,7 +58,7 @@ pub use pep_site::{PEPS, PepSite, pep_page};
 pub use random::{randint, random};
 pub use simulate::simulate_processing_time;
 pub use timeline::{Activity, Lane, Recorded, Span, Timeline};
-pub use timing::{Timings, process_cpu_seconds, timeit, timeit_stats};
+pub use timing::{ANNOUNCE_FROM_SECONDS, Timings, process_cpu_seconds, timeit, timeit_stats};
 #[cfg(feature = "http")]
 pub use ureq;
 

@@ -9,19 +9,48 @@ use std::time::Instant;
 /// The result is the total, not the mean: `timeit(10, f)` of a 0.1 s `f` is about
 /// 1.0. As in Python, `number = 0` runs nothing and returns about zero.
 ///
+/// A measurement that will take [`ANNOUNCE_FROM_SECONDS`] or more says so after the
+/// first call, with its estimate (`timeit: 10 calls, about 15 s in all (the first took
+/// 1.5 s)`), so that a long cell in front of a class does not sit in silence.
+///
 /// ```
 /// use concurrency_helpers::{timeit, simulate_processing_time};
 ///
 /// let total = timeit(3, || simulate_processing_time(0.01));
 /// assert!(total >= 0.03);
 /// ```
-pub fn timeit<R>(number: usize, mut f: impl FnMut() -> R) -> f64 {
+pub fn timeit<R>(number: usize, f: impl FnMut() -> R) -> f64 {
+    timeit_announcing(number, number, f)
+}
+
+/// Measurements expected to take at least this many seconds print their estimate
+/// after the first call (see [`timeit`]).
+pub const ANNOUNCE_FROM_SECONDS: f64 = 3.0;
+
+/// [`timeit`], announcing after the first call how long `calls_in_all` calls will take
+/// if that reaches [`ANNOUNCE_FROM_SECONDS`]; 0 announces nothing.
+fn timeit_announcing<R>(number: usize, calls_in_all: usize, mut f: impl FnMut() -> R) -> f64 {
     let start = Instant::now();
-    for _ in 0..number {
+    let mut announcing = std::time::Duration::ZERO;
+    for call in 0..number {
         // Keep the result observable so the optimiser cannot drop the work.
         std::hint::black_box(f());
+        if call == 0 && calls_in_all > 1 {
+            let printing = Instant::now();
+            if let Some(line) = announcement(start.elapsed().as_secs_f64(), calls_in_all) {
+                println!("{line}");
+            }
+            announcing = printing.elapsed();
+        }
     }
-    start.elapsed().as_secs_f64()
+    (start.elapsed() - announcing).as_secs_f64()
+}
+
+fn announcement(first: f64, calls_in_all: usize) -> Option<String> {
+    let estimate = first * calls_in_all as f64;
+    (estimate >= ANNOUNCE_FROM_SECONDS).then(|| {
+        format!("timeit: {calls_in_all} calls, about {estimate:.0} s in all (the first took {first:.1} s)")
+    })
 }
 
 /// Runs [`timeit(number, f)`](timeit) `repeat` times and summarises the totals, like
@@ -30,7 +59,8 @@ pub fn timeit<R>(number: usize, mut f: impl FnMut() -> R) -> f64 {
 /// The minimum is the least disturbed run, the median the typical one; on a machine
 /// whose speed varies from run to run (a shared VM), compare medians. Each run also
 /// records the CPU time the process used, so [`Timings::cores_busy`] tells how many
-/// cores the work really had, which a busy machine may not give.
+/// cores the work really had, which a busy machine may not give. Like [`timeit`], a
+/// long measurement announces its estimate after the first call.
 ///
 /// # Panics
 /// When `repeat` or `number` is zero: there would be no timing to summarise.
@@ -47,9 +77,11 @@ pub fn timeit_stats<R>(repeat: usize, number: usize, mut f: impl FnMut() -> R) -
     assert!(repeat > 0, "timeit_stats: repeat must be at least 1, got 0");
     assert!(number > 0, "timeit_stats: number must be at least 1, got 0");
     let (runs, cpu) = (0..repeat)
-        .map(|_| {
+        .map(|run| {
             let cpu_before = process_cpu_seconds();
-            let wall = timeit(number, &mut f);
+            // The first run announces the whole measurement, the others nothing.
+            let calls_in_all = if run == 0 { repeat * number } else { 0 };
+            let wall = timeit_announcing(number, calls_in_all, &mut f);
             (wall, process_cpu_seconds() - cpu_before)
         })
         .unzip();
@@ -194,6 +226,15 @@ mod tests {
             std::thread::sleep(std::time::Duration::from_millis(10))
         });
         assert!(total >= 0.03, "{total}");
+    }
+
+    #[test]
+    fn only_long_measurements_announce_their_estimate() {
+        assert_eq!(announcement(0.29, 10), None);
+        assert_eq!(
+            announcement(1.5, 10).as_deref(),
+            Some("timeit: 10 calls, about 15 s in all (the first took 1.5 s)")
+        );
     }
 
     #[test]

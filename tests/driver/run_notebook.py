@@ -7,6 +7,14 @@ the spirit of nbmake's runner, never guessed from log text.
     python run_notebook.py --kernel rust --cell-timeout 300 --startup-timeout 180 \
         SOURCE.ipynb EXECUTED.ipynb RECORD.json
 
+With `--restart-before CELL`, the kernel is restarted when the run reaches that cell,
+and the cells above it run again in the new kernel before it, as an instructor recovers
+from a restart mid-lecture (RISE and JupyterLab's "Run All Above"); the record then
+holds that second run of them, and `restarted_before` names the cell.
+
+With `--pause SECONDS --pause-before CELL,CELL,...`, the driver waits that long before
+each of those cells, as an instructor typing them live would (`cargo rehearse`).
+
 The record is rewritten before each cell with the outcome `running`, so that a run
 killed from outside (the whole-notebook timeout) still says which cell it was in.
 Each executed cell carries its status, outputs, wall time and `other_load`: the cores
@@ -15,6 +23,7 @@ timing claim can tell a slow lesson from a burst of load during that very cell.
 """
 
 import argparse
+import asyncio
 import json
 import os
 import resource
@@ -24,6 +33,7 @@ import time
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+from nbclient.util import ensure_async
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -75,10 +85,13 @@ class KernelFailedToStart(Exception):
 class RecordingClient(NotebookClient):
     """nbclient's client, measuring each code cell and keeping the record up to date."""
 
-    def __init__(self, nb, record, record_path, **kwargs):
+    def __init__(self, nb, record, record_path, restart_before=None, pauses=None, **kwargs):
         super().__init__(nb, **kwargs)
         self.record = record
         self.record_path = record_path
+        self.restart_before = restart_before
+        # {cell index: seconds to wait before running it}
+        self.pauses = pauses or {}
 
     async def async_start_new_kernel(self, **kwargs):
         try:
@@ -96,9 +109,23 @@ class RecordingClient(NotebookClient):
         provisioner = getattr(self.km, "provisioner", None)
         return getattr(provisioner, "pid", None)
 
+    async def restart_and_run_above(self, cell_index):
+        """Restarts the kernel, then runs every cell above `cell_index` again."""
+        self.restart_before = None
+        self.record["restarted_before"] = cell_index
+        self.record["cells"] = [c for c in self.record["cells"] if c["index"] >= cell_index]
+        await ensure_async(self.km.restart_kernel())
+        await ensure_async(self.kc.wait_for_ready(timeout=self.startup_timeout))
+        for index, above in enumerate(self.nb.cells[:cell_index]):
+            await self.async_execute_cell(above, index)
+
     async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
+        if self.restart_before == cell_index:
+            await self.restart_and_run_above(cell_index)
         if cell.cell_type != "code" or not cell.source.strip():
             return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        if cell_index in self.pauses:
+            await asyncio.sleep(self.pauses[cell_index])
         entry = {"index": cell_index, "status": "running", "outputs": []}
         self.record["cells"].append(entry)
         self.record["outcome"] = {"kind": "running", "cell": cell_index}
@@ -145,6 +172,9 @@ def main():
     parser.add_argument("--kernel", required=True)
     parser.add_argument("--cell-timeout", type=int, required=True)
     parser.add_argument("--startup-timeout", type=int, required=True)
+    parser.add_argument("--restart-before", type=int, metavar="CELL")
+    parser.add_argument("--pause", type=float, default=0.0, metavar="SECONDS")
+    parser.add_argument("--pause-before", default="", metavar="CELL,CELL,...")
     parser.add_argument("source")
     parser.add_argument("executed")
     parser.add_argument("record")
@@ -157,6 +187,8 @@ def main():
         nb,
         record,
         args.record,
+        restart_before=args.restart_before,
+        pauses={int(c): args.pause for c in args.pause_before.split(",") if c},
         kernel_name=args.kernel,
         timeout=args.cell_timeout,
         startup_timeout=args.startup_timeout,

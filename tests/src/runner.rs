@@ -29,6 +29,12 @@ pub struct Runner {
     pub notebook_timeout: Duration,
     /// Where executed copies, records and logs go (never next to the source notebooks).
     pub output_dir: PathBuf,
+    /// Restart the kernel when the run reaches this cell, and run the cells above it
+    /// again before going on, as an instructor recovers from a restart mid-lecture.
+    pub restart_before: Option<usize>,
+    /// Wait this long before running each of these cells, as an instructor typing them
+    /// live would (`cargo rehearse`).
+    pub pause_before: (Duration, Vec<usize>),
 }
 
 /// A notebook that ran to the end as it should.
@@ -111,6 +117,9 @@ impl fmt::Display for Failure {
 struct Record {
     outcome: Outcome,
     cells: Vec<CellRecord>,
+    /// The cell before which the kernel was restarted, if it was.
+    #[serde(default)]
+    restarted_before: Option<usize>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -162,6 +171,8 @@ impl Runner {
             startup_timeout: Duration::from_secs(180),
             notebook_timeout: Duration::from_secs(30 * 60),
             output_dir,
+            restart_before: None,
+            pause_before: (Duration::ZERO, Vec::new()),
         }
     }
 
@@ -228,6 +239,20 @@ impl Runner {
             .arg(format!(
                 "--startup-timeout={}",
                 self.startup_timeout.as_secs()
+            ))
+            .args(
+                self.restart_before
+                    .map(|cell| format!("--restart-before={cell}")),
+            )
+            .arg(format!("--pause={}", self.pause_before.0.as_secs_f64()))
+            .arg(format!(
+                "--pause-before={}",
+                self.pause_before
+                    .1
+                    .iter()
+                    .map(usize::to_string)
+                    .collect::<Vec<_>>()
+                    .join(",")
             ))
             .arg(source)
             .arg(&output)
@@ -372,6 +397,16 @@ impl Runner {
                     ),
                 ));
             }
+        }
+        if record.restarted_before != self.restart_before {
+            return Err(fail_at(
+                FailureKind::Driver,
+                None,
+                format!(
+                    "the kernel was to be restarted before cell {:?}, but the record says {:?}",
+                    self.restart_before, record.restarted_before
+                ),
+            ));
         }
         if leftover > 0 {
             return Err(fail_at(

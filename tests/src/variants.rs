@@ -64,18 +64,32 @@ pub fn orphans(notebooks: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
+/// The code cells a variant of `notebook` empties for the class to type: those with
+/// code and without the tag `keep`.
+pub fn emptied_cells(notebook: &Value) -> Vec<usize> {
+    let cells = notebook["cells"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    (0..cells.len())
+        .filter(|&i| {
+            let cell = &cells[i];
+            let keep = cell["metadata"]["tags"]
+                .as_array()
+                .is_some_and(|tags| tags.iter().any(|t| t == KEEP));
+            cell["cell_type"] == "code" && !keep
+        })
+        .collect()
+}
+
 /// `notebook` with every code cell not tagged `keep` emptied.
 pub fn generate(notebook: &Value) -> Value {
     let mut variant = notebook.clone();
-    for cell in variant["cells"].as_array_mut().into_iter().flatten() {
-        let keep = cell["metadata"]["tags"]
-            .as_array()
-            .is_some_and(|tags| tags.iter().any(|t| t == KEEP));
-        if cell["cell_type"] == "code" && !keep {
-            cell["source"] = Value::String(String::new());
-            cell["outputs"] = Value::Array(Vec::new());
-            cell["execution_count"] = Value::Null;
-        }
+    for index in emptied_cells(notebook) {
+        let cell = &mut variant["cells"][index];
+        cell["source"] = Value::String(String::new());
+        cell["outputs"] = Value::Array(Vec::new());
+        cell["execution_count"] = Value::Null;
     }
     variant
 }

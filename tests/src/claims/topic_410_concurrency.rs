@@ -308,7 +308,7 @@ fn timelines(run: &Execution) -> Check {
     expect(&locked, "data-spans", 80_000.0)?;
     expect(&locked, "data-most-working", 1.0)?;
 
-    let queue = picture("Timeline::record(\"6 items, 1 producer, 3 consumers\"")?;
+    let queue = picture("Timeline::record(\"4 items, 1 producer, 3 consumers\"")?;
     expect(&queue, "data-lanes", 4.0)?;
     for entry in ["produce", "process", "queue (waiting)"] {
         ensure(queue.1.texts.iter().any(|t| t == entry), || {
