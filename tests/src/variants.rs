@@ -13,15 +13,11 @@ use std::path::{Path, PathBuf};
 /// Folders below `notebooks/`: (complete source, generated variant).
 pub const FOLDERS: [(&str, &str); 2] = [("slides", "codealong"), ("solutions", "workshops")];
 
-/// Whether `name` (a path below `notebooks/`) is an exercise: its given checks need the
-/// learner's solutions, so it cannot run as committed. `Variant::check_current` proves
-/// instead that it is its (executed) solution with the tasks emptied.
-pub fn is_exercise(name: &Path) -> bool {
-    name.starts_with(FOLDERS[1].1)
-}
-
 /// Whether `name` (a path below `notebooks/`) is generated from a complete notebook
-/// (code-along or exercise): the complete one carries the claims.
+/// (code-along or exercise). It cannot run as committed: its given cells use what the
+/// class types or the learner writes. `Variant::check_current` proves instead that it
+/// is its (executed, claim-checked) complete notebook with those cells emptied, and
+/// `cargo rehearse` runs a code-along as an instructor presents it.
 pub fn is_generated(name: &Path) -> bool {
     FOLDERS.iter().any(|(_, to)| name.starts_with(to))
 }

@@ -17,7 +17,7 @@
 //! least the kernel adds to it.
 
 use kernel_setup::{Layout, ensure};
-use notebook_harness::variants::is_exercise;
+use notebook_harness::variants::is_generated;
 use notebook_harness::{Execution, Runner, notebooks_under};
 use serde_json::json;
 use std::fs;
@@ -55,7 +55,7 @@ fn main() -> ExitCode {
         "notebook", "wall s", "outside s", "cells", "median", "worst"
     );
     for name in notebooks_under(&layout.notebooks()) {
-        if is_exercise(&name) {
+        if is_generated(&name) {
             continue;
         }
         match report(&runner, &layout.notebooks().join(&name), &name) {

@@ -19,7 +19,7 @@ pub fn check(run: &Execution) -> Check {
         ok_length(joined.value()).is_some_and(|n| n >= 100_000),
         || joined.describe("the joined thread should hold PEP 8"),
     )?;
-    let several = nb.cell("zip(get_peps(&site, &peps))")?;
+    let several = nb.cell("let pages = get_peps(&site, &peps);")?;
     for pep in ["0001", "0008", "0020"] {
         several.expect_text(&format!("PEP {pep}: Ok("))?;
     }
