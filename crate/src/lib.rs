@@ -19,6 +19,8 @@
 //! | `time.process_time()`                | [`process_cpu_seconds()`]                 |
 //! | `threading.Barrier(n, timeout=t)`    | [`Barrier`], failing with [`BarrierWaitError`] |
 //! | `queue.Queue` with several consumers | [`crossbeam_channel`], re-exported        |
+//! | `multiprocessing.Process(target=f)`  | [`worker()`]: a `Command` for the crate's worker program, [`worker_source`] shows its code |
+//! | `multiprocessing.Barrier(n)`         | [`ProcessBarrier`], [`wait_at_rendezvous`] |
 //! | `requests.get(url)` (feature `http`) | [`ureq`], re-exported                     |
 //! | peps.python.org, offline (feature `http`) | [`PepSite`], [`PEPS`], [`pep_page`] |
 //! | (a picture of what each thread did when) | [`Timeline`], spans from [`timeline`] |
@@ -46,6 +48,7 @@
 mod barrier;
 #[cfg(feature = "http")]
 mod pep_site;
+mod processes;
 mod random;
 mod simulate;
 pub mod timeline;
@@ -55,6 +58,7 @@ pub use barrier::{Barrier, BarrierWaitError};
 pub use crossbeam_channel;
 #[cfg(feature = "http")]
 pub use pep_site::{PEPS, PepSite, pep_page};
+pub use processes::{ProcessBarrier, wait_at_rendezvous, worker, worker_source};
 pub use random::{randint, random};
 pub use simulate::simulate_processing_time;
 pub use timeline::{Activity, Lane, Recorded, Span, Timeline};

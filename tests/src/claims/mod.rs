@@ -7,6 +7,8 @@
 //! A claim points at a cell by a snippet of its code (`nb.cell("run_tasks(|| server3")`),
 //! so an instructor who edits a cell sees which claim to update when it fails.
 
+mod topic_120_multiprocessing_part1;
+mod topic_130_multiprocessing_part2;
 mod topic_410_concurrency;
 mod workshop_410_concurrency;
 
@@ -17,6 +19,8 @@ use crate::{Check, Execution};
 /// printed.
 pub fn check(name: &str, run: &Execution) -> Check {
     let claims: fn(&Execution) -> Check = match name {
+        "slides/topic_120_multiprocessing_part1.ipynb" => topic_120_multiprocessing_part1::check,
+        "slides/topic_130_multiprocessing_part2.ipynb" => topic_130_multiprocessing_part2::check,
         "slides/topic_410_concurrency.ipynb" => topic_410_concurrency::check,
         "solutions/workshop_410_concurrency.ipynb" => workshop_410_concurrency::check,
         _ => {
