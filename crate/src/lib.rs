@@ -21,6 +21,7 @@
 //! | `queue.Queue` with several consumers | [`crossbeam_channel`], re-exported        |
 //! | `multiprocessing.Process(target=f)`  | [`worker()`]: a `Command` for the crate's worker program, [`worker_source`] shows its code |
 //! | `multiprocessing.Barrier(n)`         | [`ProcessBarrier`], [`wait_at_rendezvous`] |
+//! | `multiprocessing.Pool`, `.dummy` (feature `pool`) | [`rayon`], re-exported         |
 //! | `requests.get(url)` (feature `http`) | [`ureq`], re-exported                     |
 //! | peps.python.org, offline (feature `http`) | [`PepSite`], [`PEPS`], [`pep_page`] |
 //! | (a picture of what each thread did when) | [`Timeline`], spans from [`timeline`] |
@@ -60,6 +61,8 @@ pub use crossbeam_channel;
 pub use pep_site::{PEPS, PepSite, pep_page};
 pub use processes::{ProcessBarrier, wait_at_rendezvous, worker, worker_source};
 pub use random::{randint, random};
+#[cfg(feature = "pool")]
+pub use rayon;
 pub use simulate::simulate_processing_time;
 pub use timeline::{Activity, Lane, Recorded, Span, Timeline};
 pub use timing::{ANNOUNCE_FROM_SECONDS, Timings, process_cpu_seconds, timeit, timeit_stats};

@@ -9,6 +9,8 @@
 
 mod topic_120_multiprocessing_part1;
 mod topic_130_multiprocessing_part2;
+mod topic_140_multiprocessing_part3;
+mod topic_150_multiprocessing_part4;
 mod topic_410_concurrency;
 mod workshop_410_concurrency;
 
@@ -21,6 +23,8 @@ pub fn check(name: &str, run: &Execution) -> Check {
     let claims: fn(&Execution) -> Check = match name {
         "slides/topic_120_multiprocessing_part1.ipynb" => topic_120_multiprocessing_part1::check,
         "slides/topic_130_multiprocessing_part2.ipynb" => topic_130_multiprocessing_part2::check,
+        "slides/topic_140_multiprocessing_part3.ipynb" => topic_140_multiprocessing_part3::check,
+        "slides/topic_150_multiprocessing_part4.ipynb" => topic_150_multiprocessing_part4::check,
         "slides/topic_410_concurrency.ipynb" => topic_410_concurrency::check,
         "solutions/workshop_410_concurrency.ipynb" => workshop_410_concurrency::check,
         _ => {
