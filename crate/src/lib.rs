@@ -13,6 +13,7 @@
 //! |--------------------------------------|-------------------------------------------|
 //! | `random.random()`                    | [`random()`]                              |
 //! | `random.randint(a, b)`               | [`randint()`]                             |
+//! | `random.Random(seed).random()`       | [`RandomStream`]                          |
 //! | `sleep(random() * delta + delta)`    | [`simulate_processing_time()`]            |
 //! | `timeit.timeit(f, number=n)`         | [`timeit()`]                              |
 //! | `timeit.repeat(f, repeat=r, number=n)` | [`timeit_stats()`], returning [`Timings`] |
@@ -25,6 +26,7 @@
 //! | `requests.get(url)` (feature `http`) | [`ureq`], re-exported                     |
 //! | peps.python.org, offline (feature `http`) | [`PepSite`], [`PEPS`], [`pep_page`] |
 //! | (a picture of what each thread did when) | [`Timeline`], spans from [`timeline`] |
+//! | (a chart of speed-ups, feature `charts`) | [`speed_up_chart`]                     |
 //!
 //! Everything is at the crate's top level but the span functions, which read as
 //! what they mark: `let _span = timeline::work("request");` ([`timeline`]).
@@ -47,6 +49,8 @@
 #![warn(missing_docs)]
 
 mod barrier;
+#[cfg(feature = "charts")]
+mod chart;
 #[cfg(feature = "http")]
 mod pep_site;
 mod processes;
@@ -56,11 +60,13 @@ pub mod timeline;
 mod timing;
 
 pub use barrier::{Barrier, BarrierWaitError};
+#[cfg(feature = "charts")]
+pub use chart::speed_up_chart;
 pub use crossbeam_channel;
 #[cfg(feature = "http")]
 pub use pep_site::{PEPS, PepSite, pep_page};
 pub use processes::{ProcessBarrier, wait_at_rendezvous, worker, worker_source};
-pub use random::{randint, random};
+pub use random::{RandomStream, randint, random};
 #[cfg(feature = "pool")]
 pub use rayon;
 pub use simulate::simulate_processing_time;

@@ -13,6 +13,7 @@ mod topic_140_multiprocessing_part3;
 mod topic_150_multiprocessing_part4;
 mod topic_410_concurrency;
 mod workshop_410_concurrency;
+mod workshop_420_multiprocessing;
 
 use crate::{Check, Execution};
 
@@ -27,6 +28,7 @@ pub fn check(name: &str, run: &Execution) -> Check {
         "slides/topic_150_multiprocessing_part4.ipynb" => topic_150_multiprocessing_part4::check,
         "slides/topic_410_concurrency.ipynb" => topic_410_concurrency::check,
         "solutions/workshop_410_concurrency.ipynb" => workshop_410_concurrency::check,
+        "solutions/workshop_420_multiprocessing.ipynb" => workshop_420_multiprocessing::check,
         _ => {
             return Err(format!(
                 "{name} has no claims: add a module to tests/src/claims/ that checks what it teaches, and list it in claims::check"
