@@ -5,10 +5,11 @@
 //! outside cells tagged `raises-exception`. JupyterLab and its kernels are stopped at
 //! the end, and the test checks that nothing was left running.
 //!
-//! A second test presents the same notebook as live RISE slides, as an instructor
-//! does: the slideshow opens, cells run on their slides, a printed output and a
-//! timeline picture show on their slides at 1280x720 and 1920x1080, and, run to the
-//! last cell, no slide is taller than a 1280x720 screen.
+//! A second test presents every topic notebook (`notebooks/slides/`) as live RISE
+//! slides, as an instructor does: the slideshow opens and cells run on their slides; in
+//! the topic notebook a printed output and a timeline picture show on their slides at
+//! 1280x720 and 1920x1080; and, run to the last cell, no slide is taller than a
+//! 1280x720 screen.
 //!
 //! Screenshots are saved to `target/browser/` whatever the outcome.
 
@@ -16,16 +17,21 @@ use kernel_setup::{Layout, ensure};
 use libtest_mimic::{Arguments, Trial};
 use notebook_harness::browser::{Browser, PageView};
 use notebook_harness::lab::Lab;
-use notebook_harness::{BusyLoad, Check, Execution, LoadMeter, Notebook, Picture, claims};
+use notebook_harness::{
+    BusyLoad, Check, Execution, LoadMeter, Notebook, Picture, claims, notebooks_under,
+};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// The notebooks a learner opens in the browser (relative to `notebooks/`).
 const NOTEBOOKS: &[&str] = &["slides/topic_410_concurrency.ipynb"];
+/// The folder of the notebooks an instructor presents as slides.
+const SLIDES: &str = "slides";
 const LAB_START: Duration = Duration::from_secs(180);
 const RUN_ALL: Duration = Duration::from_secs(900);
-/// Where the slideshow test stops, by a snippet of the cell: one that prints a value,
-/// one that draws a timeline. It then goes on to the last cell.
+/// Where the slideshow test stops, by a snippet of the cell, in the notebooks that have
+/// it: one that prints a value, one that draws a timeline. It then goes on to the last
+/// cell.
 const SLIDE_STOPS: &[(&str, &str)] = &[
     ("code-cell", "returns how long it slept"),
     (
@@ -40,19 +46,22 @@ fn main() {
     // One at a time: the notebook's timing claims must not share the cores with a
     // slideshow's kernel.
     args.test_threads.get_or_insert(1);
-    let trials = NOTEBOOKS
+    let layout = Layout::of_this_checkout();
+    let mut trials: Vec<Trial> = NOTEBOOKS
         .iter()
-        .flat_map(|&name| {
-            [
-                Trial::test(format!("browser::{name}"), move || {
-                    Ok(run_in_browser(&Layout::of_this_checkout(), name)?)
-                }),
-                Trial::test(format!("slides::{name}"), move || {
-                    Ok(present_slides(&Layout::of_this_checkout(), name)?)
-                }),
-            ]
+        .map(|&name| {
+            Trial::test(format!("browser::{name}"), move || {
+                Ok(run_in_browser(&Layout::of_this_checkout(), name)?)
+            })
         })
         .collect();
+    // Every topic notebook is presented, to its last slide.
+    for name in notebooks_under(&layout.notebooks().join(SLIDES)) {
+        let name = Path::new(SLIDES).join(name).display().to_string();
+        trials.push(Trial::test(format!("slides::{name}"), move || {
+            Ok(present_slides(&Layout::of_this_checkout(), &name)?)
+        }));
+    }
     BusyLoad::run_trials(&args, trials);
 }
 
@@ -135,8 +144,11 @@ fn present_slides(layout: &Layout, name: &str) -> Check {
         name,
         Some("slides"),
         |browser, lab, committed, work_dir| {
+            // The stops this notebook has (the topic notebook has both).
             for &(stop, snippet) in SLIDE_STOPS {
-                stops.push((stop, committed.cell(snippet)?.index));
+                if let Ok(cell) = committed.cell(snippet) {
+                    stops.push((stop, cell.index));
+                }
             }
             // On to the end, so that every slide is measured.
             let last = committed.code_cells().last().ok_or("no code cell")?.index;

@@ -11,6 +11,7 @@ mod topic_120_multiprocessing_part1;
 mod topic_130_multiprocessing_part2;
 mod topic_140_multiprocessing_part3;
 mod topic_150_multiprocessing_part4;
+mod topic_210_joblib;
 mod topic_410_concurrency;
 mod workshop_410_concurrency;
 mod workshop_420_multiprocessing;
@@ -26,6 +27,7 @@ pub fn check(name: &str, run: &Execution) -> Check {
         "slides/topic_130_multiprocessing_part2.ipynb" => topic_130_multiprocessing_part2::check,
         "slides/topic_140_multiprocessing_part3.ipynb" => topic_140_multiprocessing_part3::check,
         "slides/topic_150_multiprocessing_part4.ipynb" => topic_150_multiprocessing_part4::check,
+        "slides/topic_210_joblib.ipynb" => topic_210_joblib::check,
         "slides/topic_410_concurrency.ipynb" => topic_410_concurrency::check,
         "solutions/workshop_410_concurrency.ipynb" => workshop_410_concurrency::check,
         "solutions/workshop_420_multiprocessing.ipynb" => workshop_420_multiprocessing::check,
