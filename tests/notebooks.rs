@@ -47,17 +47,20 @@ fn main() {
         if is_generated(&name) {
             continue;
         }
-        {
-            let (runner, path, name, label) =
-                (runner.clone(), path.clone(), name.clone(), label.clone());
-            trials.push(Trial::test(format!("restarts::{label}"), move || {
-                let runner = match runner.expect("set up unless listing") {
-                    Ok(runner) => runner,
-                    Err(setup_error) => return Err(setup_error.into()),
-                };
-                Ok(restart_halfway(&runner, &path, &name, &label)?)
-            }));
-        }
+        let (restart_runner, restart_path, restart_name, restart_label) =
+            (runner.clone(), path.clone(), name.clone(), label.clone());
+        trials.push(Trial::test(format!("restarts::{label}"), move || {
+            let runner = match restart_runner.expect("set up unless listing") {
+                Ok(runner) => runner,
+                Err(setup_error) => return Err(setup_error.into()),
+            };
+            Ok(restart_halfway(
+                &runner,
+                &restart_path,
+                &restart_name,
+                &restart_label,
+            )?)
+        }));
         let runner = runner.clone();
         trials.push(Trial::test(format!("executes::{label}"), move || {
             let runner = match runner.expect("set up unless listing") {

@@ -483,6 +483,17 @@ impl Cell {
         }
     }
 
+    /// Each `(text, n)`: the cell printed `text` exactly `n` times.
+    pub fn expect_counts(&self, expected: &[(&str, usize)]) -> Check {
+        for &(text, n) in expected {
+            let found = self.count(text);
+            if found != n {
+                return Err(self.describe(&format!("should print `{text}` {n} times, not {found}")));
+            }
+        }
+        Ok(())
+    }
+
     /// `"cell 12 (`timeit(10, ...)`): <what>; it printed: ..."`, for claim failures.
     pub fn describe(&self, what: &str) -> String {
         let shown: String = self.text().chars().take(1500).collect();

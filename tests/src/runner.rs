@@ -54,6 +54,13 @@ impl Execution {
     pub fn load_during(&self, cell: &Cell) -> f64 {
         cell.other_load.unwrap_or(self.other_load)
     }
+
+    /// Whether `cell` ran with at least 1.5 cores that nothing else used, on a machine
+    /// with at least two: only then can threads show that they run in parallel.
+    pub fn had_free_cores(&self, cell: &Cell) -> bool {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+        cores >= 2.0 && cores - self.load_during(cell) >= 1.5
+    }
 }
 
 /// What kind of failure a run ended in: each comes from the driver's record or from a

@@ -23,13 +23,6 @@ pub fn check(run: &Execution) -> Check {
     timelines(run)
 }
 
-/// Whether `cell` ran with at least 1.5 cores that nothing else used, on a machine
-/// with at least two: only then can threads show that they run in parallel.
-fn had_free_cores(run: &Execution, cell: &Cell) -> bool {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
-    cores >= 2.0 && cores - run.load_during(cell) >= 1.5
-}
-
 fn background_thread(nb: &Notebook) -> Check {
     nb.cell("!my_thread.is_finished()")?
         .expect_text("My thread is alive: true")?;
@@ -150,7 +143,7 @@ fn parallel_computation(run: &Execution) -> Check {
     };
     let (sequential, concurrent) = (busy("sequential: ")?, busy("concurrent: ")?);
     let load = run.load_during(cell);
-    if !had_free_cores(run, cell) {
+    if !run.had_free_cores(cell) {
         // With no core to spare, threads cannot show that they run in parallel; the
         // lesson's figures were still measured and printed.
         return Ok(());
@@ -208,7 +201,7 @@ fn locks(run: &Execution) -> Check {
     // Without a lock, the two blocks interleave (each thread pauses between its lines);
     // a thread that was not scheduled for the whole block may, on a busy machine, not.
     let unlocked = nb.cell("run_tasks(|| server2(&barrier), || client2(&barrier))")?;
-    if had_free_cores(run, unlocked) {
+    if run.had_free_cores(unlocked) {
         let text = unlocked.text();
         let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
         let server: Vec<usize> = (0..lines.len())
@@ -253,7 +246,7 @@ fn deadlock(run: &Execution) -> Check {
     // Each takes its first lock, then waits for the other's until one gives up (and so
     // lets the other through). A thread that starts 0.1 s late on a busy machine finds
     // both locks free, and no deadlock happens.
-    if had_free_cores(run, opposite) {
+    if run.had_free_cores(opposite) {
         let value = opposite.value().unwrap_or_default();
         ensure(value.contains("gave up after 1 s"), || {
             opposite.describe("a thread should give up: each holds the lock the other needs")
@@ -273,14 +266,11 @@ fn condition_variables(nb: &Notebook) -> Check {
         ("run_producer_consumer(4, 3, 4)", 12, 4),
     ] {
         let cell = nb.cell(call)?;
-        counts(
-            cell,
-            &[
-                ("is producing item", items),
-                ("ends consuming item", items),
-                ("timed out...", consumers),
-            ],
-        )?;
+        cell.expect_counts(&[
+            ("is producing item", items),
+            ("ends consuming item", items),
+            ("timed out...", consumers),
+        ])?;
         let text = cell.text();
         let last_produced = text.rfind("is producing item").unwrap_or(0);
         let first_timeout = text.find("timed out...").unwrap_or(0);
@@ -302,10 +292,7 @@ fn queues(nb: &Notebook) -> Check {
         ensure(ended == consumers, || {
             cell.describe(&format!("all {consumers} consumers should finish"))
         })?;
-        counts(
-            cell,
-            &[("produced item", items), ("done processing item", items)],
-        )?;
+        cell.expect_counts(&[("produced item", items), ("done processing item", items)])?;
     }
     Ok(())
 }
@@ -332,7 +319,7 @@ fn timelines(run: &Execution) -> Check {
     // may start only after another has finished, and the count may fall short.
     let expect_overlap = |shown: &(&Cell, Picture), expected: f64, under_load: f64| {
         let found = number(shown, "data-most-working")?;
-        let least = if had_free_cores(run, shown.0) {
+        let least = if run.had_free_cores(shown.0) {
             expected
         } else {
             under_load
@@ -393,16 +380,6 @@ fn timelines(run: &Execution) -> Check {
             queue
                 .0
                 .describe(&format!("its legend should show `{entry}`"))
-        })?;
-    }
-    Ok(())
-}
-
-fn counts(cell: &Cell, expected: &[(&str, usize)]) -> Check {
-    for &(text, n) in expected {
-        let found = cell.count(text);
-        ensure(found == n, || {
-            cell.describe(&format!("should print `{text}` {n} times, not {found}"))
         })?;
     }
     Ok(())
