@@ -250,7 +250,9 @@ fn run_in_browser(layout: &Layout, name: &str) -> Check {
     }
     check_page(&shown.committed, &page).map_err(fail)?;
 
-    // The same claims as under the driver, on what the learner saw.
+    // The same claims as under the driver, on what the learner saw. Claims that need
+    // free cores (threads in parallel) are left to the driver's run: only it records
+    // each cell's own load, and the run's average here cannot vouch for one cell.
     let seen = page.as_notebook(&shown.committed).map_err(fail)?;
     let _ = std::fs::write(
         shown.work_dir.join(format!("{stem}.seen.ipynb")),

@@ -56,10 +56,13 @@ impl Execution {
     }
 
     /// Whether `cell` ran with at least 1.5 cores that nothing else used, on a machine
-    /// with at least two: only then can threads show that they run in parallel.
+    /// with at least two: only then can threads show that they run in parallel. Only a
+    /// cell's own figure tells (the driver records one per cell). A run's average does
+    /// not: a build beside a 500 s browser run averaged 0.2 cores, yet took a whole core
+    /// for the one second a cell's threads ran, and they showed 1.07 cores busy.
     pub fn had_free_cores(&self, cell: &Cell) -> bool {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
-        cores >= 2.0 && cores - self.load_during(cell) >= 1.5
+        cores >= 2.0 && cell.other_load.is_some_and(|load| cores - load >= 1.5)
     }
 }
 
