@@ -12,6 +12,7 @@
 //! commands that use this project's kernel even when another `rust` kernel is
 //! installed for the user.
 
+mod hub;
 mod log;
 mod progress;
 mod wait;
@@ -23,6 +24,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+pub use hub::{ACCOUNT_MARK, Hub, check_learner_name, ensure_hub, ensure_learner, read_learners};
 pub use log::last_lines;
 pub use progress::Step;
 pub use wait::{child_within, poll_until};
@@ -41,6 +43,12 @@ impl fmt::Display for SetupError {
 }
 
 impl std::error::Error for SetupError {}
+
+impl From<String> for SetupError {
+    fn from(message: String) -> Self {
+        SetupError(message)
+    }
+}
 
 impl SetupError {
     fn new(message: impl Into<String>) -> Self {
@@ -364,8 +372,10 @@ fn ensure_lab_settings(layout: &Layout) -> Result<()> {
 }
 
 /// The kernelspec, as evcxr's own `--install` writes it, plus the environment that
-/// keeps the kernel's configuration, cache and self-update inside the project.
-fn kernel_json(layout: &Layout) -> String {
+/// keeps the kernel's configuration, cache and self-update inside the project;
+/// `overrides` replace entries of that environment (the hub's learners keep their
+/// cache in their own homes).
+fn kernel_json(layout: &Layout, overrides: &[(&str, PathBuf)]) -> String {
     let cache = layout.local().join("cache");
     let env = [
         ("EVCXR_CONFIG_DIR", layout.evcxr_config()),
@@ -383,6 +393,7 @@ fn kernel_json(layout: &Layout) -> String {
     ];
     let env: serde_json::Map<String, serde_json::Value> = env
         .into_iter()
+        .chain(overrides.iter().cloned())
         .map(|(key, value)| (key.to_owned(), value.to_string_lossy().into()))
         .collect();
     let spec = serde_json::json!({
@@ -440,7 +451,7 @@ fn ensure_kernelspec(layout: &Layout) -> Result<()> {
     let tmpdir = layout.kernel_tmpdir();
     fs::create_dir_all(&tmpdir).map_err(io_error("create", &tmpdir))?;
     remove_abandoned_kernel_dirs(&tmpdir);
-    let wanted = kernel_json(layout);
+    let wanted = kernel_json(layout, &[]);
     let kernel_json_path = layout.kernel_dir().join("kernel.json");
     if fs::read_to_string(&kernel_json_path).is_ok_and(|current| current == wanted)
         && layout.kernel_dir().join("version.txt").is_file()
@@ -472,7 +483,7 @@ mod tests {
         let layout = Layout {
             root: PathBuf::from("/home/a \"quoted\" dir"),
         };
-        let json: serde_json::Value = serde_json::from_str(&kernel_json(&layout)).unwrap();
+        let json: serde_json::Value = serde_json::from_str(&kernel_json(&layout, &[])).unwrap();
         assert_eq!(
             json["argv"][0],
             "/home/a \"quoted\" dir/.local/cargo/bin/evcxr_jupyter"
