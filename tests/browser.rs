@@ -155,7 +155,14 @@ fn present_slides(layout: &Layout, name: &str) -> Check {
             if stops.last().is_none_or(|&(_, cell)| cell < last) {
                 stops.push(("last-cell", last));
             }
-            browser.run_slides(lab, Path::new(name), work_dir, &shots, &stops, PRESENT)
+            browser.run_slides(
+                &lab.into(),
+                Path::new(name),
+                work_dir,
+                &shots,
+                &stops,
+                PRESENT,
+            )
         },
     )
     .map_err(fail)?;
@@ -225,7 +232,7 @@ fn run_in_browser(layout: &Layout, name: &str) -> Check {
     let fail = |what: String| format!("{name}: {what} (screenshot: {})", screenshot.display());
     let meter = LoadMeter::start();
     let shown = show_in_lab(layout, name, None, |browser, lab, _, work_dir| {
-        browser.run_notebook(lab, Path::new(name), work_dir, &screenshot, RUN_ALL)
+        browser.run_notebook(&lab.into(), Path::new(name), work_dir, &screenshot, RUN_ALL)
     })
     .map_err(fail)?;
     let page = shown.seen;

@@ -5,22 +5,35 @@
 //! other's server, contents, kernels and kernel websocket; nothing reachable without
 //! logging in; a learner's kernel cannot read the other's home; every socket on
 //! loopback; the limits of the values file reach the learner; no secret in the log.
-//! The hub must leave nothing running.
+//! Each learner's evcxr cache is in their own private home. The hub must leave
+//! nothing running.
 //!
 //! Bad input, each a one-line error: a learner name that cannot be an account, a
 //! learner that clashes with a system account, a port in use, a hub started twice and
 //! the proxy's install missing.
 //!
-//! The hub creates system accounts, so this needs root (CI runs as root); elsewhere the
+//! In Chromium, one learner logs in on the hub's page, lands in JupyterLab on their
+//! pulled copy of the course, and runs the short notebook with Run All.
+//!
+//! Past one machine: the single-user image's recipe (`kernel-setup/hub/Dockerfile`)
+//! must install the course with `image-setup.sh` and nothing else; that script runs
+//! here on a clean clone and the kernel it installs executes a notebook. The values
+//! file must parse, and the limits it names are the ones the local hub's learners get.
+//!
+//! The hub creates system accounts and its learners read this checkout, so the class,
+//! browser and bad-input trials need root and a checkout other accounts can read (CI runs as root); elsewhere the
 //! trials are ignored, and say so.
 
 use kernel_setup::{Layout, ensure};
 use libtest_mimic::{Arguments, Failed, Trial};
+use notebook_harness::browser::{Browser, Entry, Server};
+use notebook_harness::class::{self, ClassHub, PASSWORD};
 use serde_json::Value;
 use std::fs;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::Duration;
 
 /// The short notebook each learner runs: processes, so it also builds the support
 /// crate's worker program in the learner's own folders.
@@ -30,19 +43,29 @@ const PORT: u16 = 8310;
 fn main() {
     let mut args = Arguments::from_args();
     args.test_threads = Some(1);
-    let root = kernel_setup::running_as_root();
+    // The hub runs as root and its learners' accounts read this checkout; where that
+    // cannot be, the class trials are ignored and say why.
+    let cannot_serve = kernel_setup::can_serve_from(&Layout::of_this_checkout()).err();
     let trials = vec![
         Trial::test(
             "hub::two_learners_run_a_notebook_and_cannot_reach_each_other",
             || Ok(small_class()?),
         ),
         Trial::test("hub::bad_input_gets_a_one_line_error", bad_input),
+        Trial::test(
+            "hub::a_learner_logs_in_and_runs_a_notebook_in_chromium",
+            || Ok(in_chromium()?),
+        ),
     ]
     .into_iter()
-    .map(|trial| trial.with_ignored_flag(!root))
+    .map(|trial| trial.with_ignored_flag(cannot_serve.is_some()))
+    .chain([Trial::test(
+        "hub::image_recipe_runs_the_tested_setup_on_a_clean_checkout",
+        || Ok(image_recipe()?),
+    )])
     .collect();
-    if !root {
-        eprintln!("hub: the hub creates a system account per learner, so these run as root only");
+    if let Some(reason) = cannot_serve {
+        eprintln!("hub: class trials ignored: {reason}");
     }
     libtest_mimic::run(&args, trials).exit();
 }
@@ -62,44 +85,68 @@ fn small_class() -> Result<(), String> {
     let layout = Layout::of_this_checkout();
     let installation = ensure(&layout).map_err(|e| e.to_string())?;
     let out = work_dir("class");
-    let output = installation
-        .python()
-        .arg(layout.root.join("tests/hub/classroom.py"))
-        .args(["check", "--root"])
-        .arg(&layout.root)
-        .arg("--out")
-        .arg(&out)
-        .args(["--port", &PORT.to_string(), "--notebook", NOTEBOOK])
-        .output()
-        .map_err(|e| format!("cannot run classroom.py: {e}"))?;
-    let report: Value = serde_json::from_slice(&output.stdout).map_err(|e| {
-        format!(
-            "classroom.py printed no report ({e}); its stderr:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        )
-    })?;
-    fs::write(out.join("report.json"), &output.stdout).map_err(|e| e.to_string())?;
+    let learners = vec!["classcheck-a".to_owned(), "classcheck-b".to_owned()];
+    let mut hub = ClassHub::start(&layout.root, &learners, PORT, &out)?;
+    let report = hub.client(
+        &installation,
+        "check",
+        &["--notebook".to_owned(), NOTEBOOK.to_owned()],
+    );
+    let token = hub.proxy_token();
+    // A second hub from this checkout, while the first runs.
+    let second = cargo_hub(&[
+        "--learners",
+        &out.join("learners.txt").display().to_string(),
+        "--port",
+        &(PORT + 10).to_string(),
+    ]);
+    let left = hub.stop();
+    let report = report?;
+    fs::write(out.join("report.json"), report.to_string()).map_err(|e| e.to_string())?;
     let mut problems = Vec::new();
     if let Some(error) = report["error"].as_str() {
         problems.push(format!("the class did not get through: {error}"));
     }
     check_cells(&report, &mut problems);
     check_isolation(&report["checks"], &layout, &mut problems);
-    if let Some(left) = report["leftovers"].as_array().filter(|l| !l.is_empty()) {
+    // Each learner's kernels keep evcxr's cache in their own private home: kernels of
+    // different learners never share one (see the README on evcxr's cache).
+    for (learner, cache) in report["caches"].as_object().into_iter().flatten() {
+        let private = cache["entries"].as_u64().unwrap_or(0) > 0
+            && cache["owner_is_learner"] == true
+            && cache["home_mode"] == "0o700"
+            && cache["cache_mode"] == "0o700";
+        if !private {
+            problems.push(format!(
+                "{learner}'s evcxr cache is not their own and private: {cache}"
+            ));
+        }
+    }
+    if report["caches"].as_object().is_none_or(|c| c.len() != 2) {
+        problems.push(format!(
+            "the caches of both learners should be reported: {}",
+            report["caches"]
+        ));
+    }
+    if !left.is_empty() {
         problems.push(format!("left running after the hub stopped: {left:?}"));
     }
-    if report["hub_log_has_secret"] != Value::Bool(false) {
-        problems.push("the hub's log shows the cookie secret or the proxy's token".to_owned());
+    match token {
+        Some(token) => {
+            if let Err(e) = class::secrets_shown(&layout, &hub.log, &token) {
+                problems.push(e);
+            }
+        }
+        None => problems.push("the proxy's token could not be read to look for it".to_owned()),
     }
-    check_secret_not_tracked(&report, &layout, &mut problems);
-    let second = &report["second_hub"];
-    let stderr = second["stderr"].as_str().unwrap_or("");
-    if second["code"] == 0
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    if second.status.success()
         || !stderr.contains("already running")
         || stderr.trim().lines().count() != 1
     {
         problems.push(format!(
-            "a second hub from this checkout should stop with one line; got {second}"
+            "a second hub from this checkout should stop with one line; got {}: {stderr}",
+            second.status
         ));
     }
     if problems.is_empty() {
@@ -186,7 +233,17 @@ fn check_isolation(checks: &Value, layout: &Layout, problems: &mut Vec<String>) 
     expect("a's kernel reads b's home", &|v| v == "PermissionDenied");
     let uid = checks.get("a's uid").cloned();
     expect("a's kernel runs as uid", &|v| Some(v) == uid.as_ref());
-    let (memory, cpus) = values_limits(layout);
+    let (memory, cpus) = match values_limits(layout) {
+        Ok(limits) => limits,
+        Err(e) => {
+            problems.push(e);
+            return;
+        }
+    };
+    let mut expect = |name: &str, ok: &dyn Fn(&Value) -> bool| match checks.get(name) {
+        Some(found) if ok(found) => {}
+        found => problems.push(format!("{name}: got {found:?}")),
+    };
     expect("MEM_LIMIT in a's kernel", &|v| {
         v.as_str() == Some(memory.as_str())
     });
@@ -203,53 +260,55 @@ fn check_isolation(checks: &Value, layout: &Layout, problems: &mut Vec<String>) 
     });
 }
 
-/// `singleuser.memory.limit` (in bytes, as JupyterHub passes it on) and
-/// `singleuser.cpu.limit` of the Zero to JupyterHub values file.
-fn values_limits(layout: &Layout) -> (String, f64) {
-    let text = fs::read_to_string(layout.hub_values()).expect("the values file is readable");
-    let field = |section: &str, key: &str| -> String {
-        let mut in_section = false;
-        for line in text.lines() {
-            let trimmed = line.trim();
-            if trimmed == format!("{section}:") {
-                in_section = true;
-            } else if in_section && trimmed.starts_with(&format!("{key}:")) {
-                return trimmed[key.len() + 1..].trim().trim_matches('"').to_owned();
-            } else if in_section && !line.starts_with("    ") {
-                in_section = false;
-            }
-        }
-        panic!("the values file has no singleuser.{section}.{key}");
-    };
-    let memory = field("memory", "limit");
-    let (number, unit) = memory.split_at(memory.trim_end_matches(char::is_alphabetic).len());
-    let scale: f64 = match unit {
-        "K" => 1024.0,
-        "M" => 1024.0 * 1024.0,
-        "G" => 1024.0 * 1024.0 * 1024.0,
-        _ => 1.0,
-    };
-    let bytes = (number.parse::<f64>().expect("a number") * scale) as u64;
-    (
-        bytes.to_string(),
-        field("cpu", "limit").parse().expect("a number"),
-    )
+/// The Zero to JupyterHub values file, parsed by PyYAML (as the local hub's config
+/// reads it).
+fn values(layout: &Layout) -> Result<Value, String> {
+    let installation = ensure(layout).map_err(|e| e.to_string())?;
+    let output = installation
+        .python()
+        .args([
+            "-c",
+            "import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))",
+        ])
+        .arg(layout.hub_values())
+        .output()
+        .map_err(|e| e.to_string())?;
+    serde_json::from_slice(&output.stdout).map_err(|e| {
+        format!(
+            "{} does not parse: {e}: {}",
+            layout.hub_values().display(),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
 }
 
-/// The proxy's token is nowhere in the repository's tracked files.
-fn check_secret_not_tracked(report: &Value, layout: &Layout, problems: &mut Vec<String>) {
-    let Some(token) = report["proxy_token"].as_str() else {
-        problems.push("could not read the proxy's token to look for it".to_owned());
-        return;
+/// `singleuser.memory.limit` in bytes, as JupyterHub hands it to a server (binary
+/// units), and `singleuser.cpu.limit`.
+fn values_limits(layout: &Layout) -> Result<(String, f64), String> {
+    let values = values(layout)?;
+    let singleuser = &values["singleuser"];
+    let memory = singleuser["memory"]["limit"]
+        .as_str()
+        .ok_or("the values file has no singleuser.memory.limit")?;
+    let (number, unit) = memory.split_at(memory.trim_end_matches(char::is_alphabetic).len());
+    let scale = match unit {
+        "K" => 1u64 << 10,
+        "M" => 1 << 20,
+        "G" => 1 << 30,
+        "T" => 1 << 40,
+        _ => {
+            return Err(format!(
+                "singleuser.memory.limit {memory}: expected K, M, G or T"
+            ));
+        }
     };
-    let found = Command::new("git")
-        .args(["grep", "-q", "-F", token])
-        .current_dir(&layout.root)
-        .status()
-        .is_ok_and(|s| s.success());
-    if found {
-        problems.push("the proxy's token is in a tracked file".to_owned());
-    }
+    let number: f64 = number
+        .parse()
+        .map_err(|_| format!("singleuser.memory.limit {memory}"))?;
+    let cpus = singleuser["cpu"]["limit"]
+        .as_f64()
+        .ok_or("the values file has no singleuser.cpu.limit")?;
+    Ok((((number * scale as f64) as u64).to_string(), cpus))
 }
 
 fn cargo_hub(args: &[&str]) -> Output {
@@ -341,4 +400,196 @@ fn bad_input() -> Result<(), Failed> {
     );
     fs::rename(&aside, &proxy).map_err(|e| e.to_string())?;
     Ok(result?)
+}
+
+/// The Dockerfile installs the course by `image-setup.sh` alone; the script, run on a
+/// clean clone (its evcxr build folder seeded from this checkout's, as a Docker layer
+/// cache would be), leaves a kernel that runs a notebook.
+fn image_recipe() -> Result<(), String> {
+    let layout = Layout::of_this_checkout();
+    let dockerfile = fs::read_to_string(layout.root.join("kernel-setup/hub/Dockerfile"))
+        .map_err(|e| e.to_string())?;
+    let runs: Vec<&str> = dockerfile
+        .lines()
+        .filter(|l| l.starts_with("RUN "))
+        .collect();
+    let setup = "RUN bash /opt/course/kernel-setup/hub/image-setup.sh";
+    if runs.iter().filter(|l| **l == setup).count() != 1 {
+        return Err(format!(
+            "the Dockerfile should run `{setup}` once; its RUN lines: {runs:?}"
+        ));
+    }
+    // Every other step prepares the machine; none installs the course a second way.
+    let other_setup = ["cargo", "kernel-setup", "pip", "jupyter", "evcxr"];
+    let continued = dockerfile.replace("\\\n", " ");
+    for run in continued
+        .lines()
+        .filter(|l| l.starts_with("RUN ") && *l != setup)
+    {
+        if let Some(word) = other_setup.iter().find(|w| run.contains(*w)) {
+            return Err(format!(
+                "a RUN step besides image-setup.sh installs with {word}: {run}"
+            ));
+        }
+    }
+    if !dockerfile.contains("COPY --chown=${NB_UID}:${NB_GID} . /opt/course") {
+        return Err("the Dockerfile should copy the course to /opt/course".to_owned());
+    }
+    // This checkout's evcxr build folder seeds the clone's.
+    ensure(&layout).map_err(|e| e.to_string())?;
+    let clone = layout.root.join("target/hub/image-checkout");
+    let _ = fs::remove_dir_all(&clone);
+    run(Command::new("git")
+        .args(["clone", "--quiet", "--no-hardlinks"])
+        .arg(&layout.root)
+        .arg(&clone))?;
+    fs::create_dir_all(clone.join(".local")).map_err(|e| e.to_string())?;
+    run(Command::new("cp")
+        .arg("-al")
+        .arg(layout.root.join(".local/build"))
+        .arg(clone.join(".local/build")))?;
+    run(Command::new("bash")
+        .arg(clone.join("kernel-setup/hub/image-setup.sh"))
+        .env_remove("CARGO_TARGET_DIR"))?;
+    for gone in [".local/build", "target"] {
+        if clone.join(gone).exists() {
+            return Err(format!("image-setup.sh left {gone} in the image"));
+        }
+    }
+    let venv = clone.join(".local/venv/bin");
+    for program in ["jupyterhub-singleuser", "gitpuller"] {
+        if !venv.join(program).is_file() {
+            return Err(format!("image-setup.sh did not install {program}"));
+        }
+    }
+    // The image's own kernel, from the image's own Jupyter, runs a notebook (`x + 2`
+    // gives 42; its cell that fails on purpose is let through).
+    let executed = clone.join("passes.ipynb");
+    let jupyter_home = clone.join(".local/jupyter");
+    let nbconvert = Command::new(venv.join("jupyter"))
+        .args([
+            "nbconvert",
+            "--to",
+            "notebook",
+            "--execute",
+            "--allow-errors",
+            "--output",
+        ])
+        .arg(&executed)
+        .arg(layout.root.join("tests/fixtures/passes.ipynb"))
+        .env("JUPYTER_PATH", clone.join(".local/venv/share/jupyter"))
+        .env("JUPYTER_CONFIG_DIR", jupyter_home.join("config"))
+        .env("JUPYTER_DATA_DIR", jupyter_home.join("data"))
+        .env("JUPYTER_RUNTIME_DIR", jupyter_home.join("runtime"))
+        .output()
+        .map_err(|e| e.to_string())?;
+    let outputs = fs::read_to_string(&executed).unwrap_or_default();
+    if !nbconvert.status.success() || !outputs.contains("\"42\"") {
+        return Err(format!(
+            "the image's kernel did not run a notebook: {}",
+            String::from_utf8_lossy(&nbconvert.stderr)
+        ));
+    }
+    let spec = fs::read_to_string(clone.join(".local/venv/share/jupyter/kernels/rust/kernel.json"))
+        .map_err(|e| e.to_string())?;
+    if !spec.contains(
+        &clone
+            .join(".local/cargo/bin/evcxr_jupyter")
+            .display()
+            .to_string(),
+    ) {
+        return Err(format!(
+            "the image's kernelspec does not run its own evcxr: {spec}"
+        ));
+    }
+    values_limits(&layout)?;
+    fs::remove_dir_all(&clone).map_err(|e| e.to_string())
+}
+
+fn run(command: &mut Command) -> Result<(), String> {
+    let output = command.output().map_err(|e| format!("{command:?}: {e}"))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{command:?} failed ({}):\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        ))
+    }
+}
+
+/// One learner, in Chromium: the hub's login page, then Run All on the short notebook
+/// in their own copy of the course.
+fn in_chromium() -> Result<(), String> {
+    let layout = Layout::of_this_checkout();
+    ensure(&layout).map_err(|e| e.to_string())?;
+    let browser = Browser::ensure(&layout.root)?;
+    let dir = work_dir("browser");
+    let learner = "classcheck-c";
+    let mut hub = ClassHub::start(&layout.root, &[learner.to_owned()], PORT + 20, &dir)?;
+    let server = Server {
+        url: format!("{}/user/{learner}", hub.url()),
+        entry: Entry::HubLogin {
+            user: learner.to_owned(),
+            password: PASSWORD.to_owned(),
+        },
+    };
+    let notebook = Path::new("concurrency-course").join(NOTEBOOK);
+    let screenshot = layout.root.join("target/browser/hub-learner.png");
+    let shown = browser.run_notebook(
+        &server,
+        &notebook,
+        &dir,
+        &screenshot,
+        Duration::from_secs(600),
+    );
+    let left = hub.stop();
+    let page = shown?;
+    let mut problems = Vec::new();
+    if page.kernel_name() != "Rust" {
+        problems.push(format!(
+            "the toolbar names the kernel `{}`",
+            page.kernel_name()
+        ));
+    }
+    let code: Vec<_> = page
+        .cells()
+        .into_iter()
+        .filter(|c| c.kind == "code")
+        .collect();
+    if code.len() != notebook_code_cells() {
+        problems.push(format!("the page shows {} code cells", code.len()));
+    }
+    for (index, cell) in code.iter().enumerate() {
+        if !cell.prompt.starts_with('[') || cell.prompt.contains('*') || cell.prompt == "[ ]:" {
+            problems.push(format!(
+                "code cell {index} did not run: prompt {}",
+                cell.prompt
+            ));
+        }
+        if let Some(error) = cell.outputs.iter().find(|o| o.mime.ends_with("stderr")) {
+            problems.push(format!("code cell {index} shows an error: {}", error.text));
+        }
+    }
+    let printed: String = code
+        .iter()
+        .flat_map(|c| c.outputs.iter().map(|o| o.text))
+        .collect();
+    if printed.matches("Hello, from task").count() < 10 {
+        problems.push(format!("the tasks' greetings are missing: {printed}"));
+    }
+    if !left.is_empty() {
+        problems.push(format!("left running after the hub stopped: {left:?}"));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}\n(screenshot {}, logs in {})",
+            problems.join("\n"),
+            screenshot.display(),
+            dir.display()
+        ))
+    }
 }

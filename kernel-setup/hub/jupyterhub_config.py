@@ -6,6 +6,7 @@ import os
 import pathlib
 
 import yaml
+from jupyterhub.spawner import LocalProcessSpawner
 
 env = os.environ
 c = get_config()  # noqa: F821 (JupyterHub's config loader provides it)
@@ -40,7 +41,22 @@ c.FirstUseAuthenticator.dbm_path = str(state / "passwords.dbm")
 c.FirstUseAuthenticator.create_users = False
 c.Authenticator.allowed_users = learners
 
-c.JupyterHub.spawner_class = "jupyterhub.spawner.LocalProcessSpawner"
+class CourseSpawner(LocalProcessSpawner):
+    """The local spawner, stopping a server with SIGTERM instead of SIGINT first.
+
+    Started without a terminal, Jupyter Server does not catch SIGINT: it dies of a
+    KeyboardInterrupt without shutting down its kernels, and every learner's evcxr
+    kernel outlived a stopped hub (seen here). SIGTERM runs its cleanup, which stops
+    the kernels; a kernel busy compiling gets a few seconds to answer, so the server
+    gets longer than the default 5 s before SIGKILL."""
+
+    term_timeout = 20
+
+    async def stop(self, now=False):
+        await super().stop(now=True)
+
+
+c.JupyterHub.spawner_class = CourseSpawner
 c.Spawner.cmd = [str(venv_bin / "jupyterhub-singleuser")]
 c.Spawner.notebook_dir = "~"
 # Nothing of the hub's own environment (it runs as root) reaches a learner's server.

@@ -106,8 +106,35 @@ fn once(stamp: &Path, wanted: &str, install: impl FnOnce() -> Result<()>) -> Res
 }
 
 /// A Python every learner's account can run: the one on PATH if it is outside any
-/// private home, else the system's.
-fn shared_python() -> Result<PathBuf> {
+/// private home, else the system's, which apt installs when it is missing (the hub
+/// runs as root).
+fn shared_python(layout: &Layout) -> Result<PathBuf> {
+    if let Some(python) = usable_shared_python() {
+        return Ok(python);
+    }
+    let step = Step::start(
+        "installing Debian's python3-venv for the hub's virtualenv",
+        "a minute, once",
+    );
+    let mut apt = Command::new("sh");
+    apt.args([
+        "-c",
+        "apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-venv",
+    ]);
+    step.run(
+        apt,
+        &layout.logs().join("apt-python3-venv.log"),
+        Duration::from_secs(900),
+    )?;
+    step.done();
+    usable_shared_python().ok_or_else(|| {
+        SetupError::new(
+            "kernel-setup: the hub needs a python3 (with venv) that every learner's account can run, e.g. /usr/bin/python3: apt-get install python3-venv, then retry",
+        )
+    })
+}
+
+fn usable_shared_python() -> Option<PathBuf> {
     let on_path = Command::new("python3")
         .args(["-c", "import sys; print(sys.executable)"])
         .output()
@@ -123,11 +150,6 @@ fn shared_python() -> Result<PathBuf> {
                     .args(["-c", "import venv, ensurepip"])
                     .output()
                     .is_ok_and(|o| o.status.success())
-        })
-        .ok_or_else(|| {
-            SetupError::new(
-                "kernel-setup: the hub needs a python3 (with venv) that every learner's account can run, e.g. /usr/bin/python3: apt-get install python3-venv, then retry",
-            )
         })
 }
 
@@ -149,7 +171,7 @@ fn ensure_hub_venv(layout: &Layout) -> Result<()> {
         if venv.exists() {
             fs::remove_dir_all(&venv).map_err(io_error("remove", &venv))?;
         }
-        let mut create = Command::new(shared_python()?);
+        let mut create = Command::new(shared_python(layout)?);
         create.args(["-m", "venv"]).arg(&venv);
         step.run(
             create,
@@ -484,6 +506,23 @@ fn passwd_field(name: &str, index: usize) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// Whether this machine and checkout can serve a class at all: the hub runs as root,
+/// and learners' accounts must be able to read the checkout.
+pub fn can_serve_from(layout: &Layout) -> Result<()> {
+    if !crate::running_as_root() {
+        return Err(SetupError::new(
+            "cargo hub: run it as root (sudo): it creates a system account per learner and starts each learner's server as that account",
+        ));
+    }
+    if !readable_by_all(&layout.root).unwrap_or(false) {
+        return Err(SetupError::new(format!(
+            "cargo hub: learners' accounts cannot read this checkout ({}); clone the course where every account can read it, e.g. under /opt or /srv",
+            layout.root.display()
+        )));
+    }
+    Ok(())
+}
+
 /// Whether `path` can be read by any account: every folder above it searchable.
 fn readable_by_all(path: &Path) -> io::Result<bool> {
     for folder in path.ancestors() {
@@ -516,17 +555,7 @@ impl Hub {
 
     /// Checks what would stop the hub from serving its learners, in a line each.
     pub fn check(&self, layout: &Layout) -> Result<()> {
-        if !crate::running_as_root() {
-            return Err(SetupError::new(
-                "cargo hub: run it as root (sudo): it creates a system account per learner and starts each learner's server as that account",
-            ));
-        }
-        if !readable_by_all(&layout.root).unwrap_or(false) {
-            return Err(SetupError::new(format!(
-                "cargo hub: learners' accounts cannot read this checkout ({}); clone the course where every account can read it, e.g. under /opt or /srv",
-                layout.root.display()
-            )));
-        }
+        can_serve_from(layout)?;
         for port in self.ports() {
             let address = if port == self.port {
                 self.ip.as_str()

@@ -24,7 +24,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-pub use hub::{ACCOUNT_MARK, Hub, check_learner_name, ensure_hub, ensure_learner, read_learners};
+pub use hub::{
+    ACCOUNT_MARK, Hub, can_serve_from, check_learner_name, ensure_hub, ensure_learner,
+    read_learners,
+};
 pub use log::last_lines;
 pub use progress::Step;
 pub use wait::{child_within, poll_until};

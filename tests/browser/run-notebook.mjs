@@ -4,11 +4,14 @@
 //
 //   node run-notebook.mjs LAB_URL TOKEN NOTEBOOK OUT_JSON SCREENSHOT TIMEOUT_SECONDS
 //
+// TOKEN may instead be `login:USER:PASSWORD`: the learner then logs in on the hub's
+// page first, and LAB_URL is their server's (`.../user/USER`).
+//
 // tests/browser.rs runs it and checks the JSON. Exits non-zero, with a reason on
 // stderr, when the page does not get that far; a screenshot is saved either way.
 
 import { writeFileSync } from 'node:fs';
-import { openSession } from './session.mjs';
+import { openSession, logInOnHub } from './session.mjs';
 
 const [labUrl, token, notebook, outJson, screenshot, timeoutSeconds] = process.argv.slice(2);
 const { page, consoleErrors, deadline, remaining, finish, step } = await openSession({
@@ -18,7 +21,8 @@ const { page, consoleErrors, deadline, remaining, finish, step } = await openSes
   screenshot: () => screenshot,
 });
 
-const url = `${labUrl}/lab/tree/${notebook}?token=${token}`;
+const login = await logInOnHub(labUrl, token, step, page, remaining);
+const url = `${labUrl}/lab/tree/${notebook}` + (login ? '' : `?token=${token}`);
 await step(`opening ${url.replace(token, '***')}`, () =>
   page.goto(url, { timeout: remaining(), waitUntil: 'domcontentloaded' }),
 );

@@ -61,3 +61,24 @@ export async function openSession({ name, viewport, timeoutSeconds, screenshot }
     step,
   };
 }
+
+// When `entry` is `login:USER:PASSWORD`, logs in on the JupyterHub page of `serverUrl`'s
+// origin as a learner does, and waits until the hub has started the server and
+// JupyterLab has opened (after nbgitpuller pulled the course). Returns whether it did.
+export async function logInOnHub(serverUrl, entry, step, page, remaining) {
+  if (!entry.startsWith('login:')) return false;
+  const [user, password] = entry.slice('login:'.length).split(':');
+  const hub = new URL(serverUrl).origin;
+  await step('opening the hub\'s login page', () =>
+    page.goto(`${hub}/hub/login`, { timeout: remaining(), waitUntil: 'domcontentloaded' }),
+  );
+  await step('logging in', async () => {
+    await page.fill('input[name="username"]', user);
+    await page.fill('input[name="password"]', password);
+    await page.click('input[type="submit"], button[type="submit"]');
+  });
+  await step('waiting for the hub to start the server and JupyterLab to open', () =>
+    page.waitForURL(/\/user\/[^/]+\/lab/, { timeout: remaining() }),
+  );
+  return true;
+}

@@ -1,21 +1,20 @@
-"""Simulated learners in a class served by `cargo hub`.
+"""Simulated learners in a class served by `cargo hub` (the client; the hub itself is
+started and stopped by tests/src/class.rs).
 
 Each learner goes through the hub's proxy as a browser does: logs in on the hub's
-page (first login sets the password), starts a server, pulls the course with
+page (the first login sets the password), starts a server, pulls the course with
 nbgitpuller, opens a notebook (a Jupyter session, which starts its kernel) and runs
 its code cells over the kernel websocket. Learners follow an instructor: everyone
 starts the same cell within a few seconds of the others, and the next cell only once
 all have finished.
 
-Two uses, one command line each (`python classroom.py --help`):
+Two modes, each printing one JSON document:
 
-- `bench`: the classroom benchmark behind `cargo bench-class`. Prints, for each
-  class size, server start, first `:dep`, cell latency, memory and CPU per learner,
-  then the largest class this machine serves.
-- `check`: the small class `cargo test` runs (`tests/hub.rs`): two learners each run
-  a short notebook, then every isolation check; prints one JSON report.
-
-Both start the hub themselves, stop it at the end and report whatever outlived it.
+- `class`: the classroom benchmark's measurements for one class (`cargo bench-class`):
+  per learner the server's start, each cell's seconds and status, memory (peak and
+  steady) and CPU seconds; the machine's memory.
+- `check`: the small class `cargo test` runs (tests/hub.rs): every learner runs a
+  short notebook, then the isolation checks between the first two learners.
 """
 
 import argparse
@@ -24,8 +23,6 @@ import os
 import pwd
 import random
 import re
-import signal
-import statistics
 import subprocess
 import sys
 import threading
@@ -45,76 +42,6 @@ class Failure(Exception):
     """A step of the class that did not work, with what the hub or server said."""
 
 
-# ---------------------------------------------------------------------------------
-# The hub
-
-
-class Hub:
-    """`cargo hub` in a process group of its own, stopped with everything it started."""
-
-    def __init__(self, root, learners, port, log_path):
-        self.root = root
-        self.port = port
-        self.learners = learners
-        self.url = f"http://127.0.0.1:{port}"
-        self.log_path = log_path
-        learners_file = log_path + ".learners"
-        with open(learners_file, "w") as f:
-            f.write("\n".join(learners) + "\n")
-        self.log = open(log_path, "w")
-        cargo = os.environ.get("CARGO", "cargo")
-        self.process = subprocess.Popen(
-            [cargo, "hub", "--learners", learners_file, "--port", str(port)],
-            cwd=root,
-            stdin=subprocess.DEVNULL,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        self.started = time.monotonic()
-
-    def wait_ready(self, limit=900):
-        deadline = time.monotonic() + limit
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise Failure(f"the hub exited ({self.process.returncode}): {self.tail()}")
-            try:
-                if requests.get(self.url + "/hub/api", timeout=2).status_code == 200:
-                    return time.monotonic() - self.started
-            except requests.RequestException:
-                pass
-            time.sleep(0.3)
-        raise Failure(f"the hub did not answer within {limit} s: {self.tail()}")
-
-    def tail(self, lines=15):
-        self.log.flush()
-        with open(self.log_path) as f:
-            return "".join(f.readlines()[-lines:])
-
-    def stop(self):
-        """Stops the hub as Ctrl-C does (it stops learners' servers and the proxy),
-        then kills whatever of it is left. Returns the processes that were left."""
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGINT)
-            try:
-                self.process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                pass
-        left = leftovers(self.learners, self.root)
-        for pid, _ in left:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.process.wait()
-        self.log.close()
-        return left
-
-
 def processes():
     """(pid, uid, command line) of every process."""
     found = []
@@ -132,34 +59,12 @@ def processes():
     return found
 
 
-def leftovers(learners, root):
-    """Processes of the learners' accounts, and the hub's or proxy's of this checkout."""
-    uids = {pwd.getpwnam(name).pw_uid for name in learners if account_exists(name)}
-    hub_dir = os.path.join(root, ".local", "hub")
-    return [
-        (pid, command)
-        for pid, uid, command in processes()
-        if pid != os.getpid()
-        and (uid in uids or (hub_dir in command and "jupyterhub" in command)
-             or "configurable-http-proxy" in command and hub_dir in command)
-    ]
-
-
 def account_exists(name):
     try:
         pwd.getpwnam(name)
         return True
     except KeyError:
         return False
-
-
-def reset_home(name):
-    """Empties a simulated learner's home, so each class starts as a new one (no pulled
-    course, no evcxr cache)."""
-    if not account_exists(name):
-        return
-    home = pwd.getpwnam(name).pw_dir
-    subprocess.run(["find", home, "-mindepth", "1", "-delete"], check=True)
 
 
 # ---------------------------------------------------------------------------------
@@ -394,22 +299,16 @@ def cpu_seconds(name):
     return total / ticks
 
 
-def percentile(values, fraction):
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
-
-
 # ---------------------------------------------------------------------------------
 # A class
 
 
-def run_class(hub, names, notebook, cells, jitter, log):
+def run_class(hub_url, root, names, notebook, cells, jitter, log):
     """Every learner logs in, starts a server, pulls the course and runs `cells` of
-    `notebook` in step with the others. Returns the learners and their results."""
-    repo, branch = course_repo(hub.root)
-    learners = [Learner(hub.url, name) for name in names]
+    `notebook` in step with the others. Returns the learners, their cell results and
+    their servers' start times."""
+    repo, branch = course_repo(root)
+    learners = [Learner(hub_url, name) for name in names]
     results = {name: [] for name in names}
     starts = {}
     errors = []
@@ -453,159 +352,69 @@ def run_class(hub, names, notebook, cells, jitter, log):
     return learners, results, starts
 
 
-# ---------------------------------------------------------------------------------
-# bench
-
-
-def bench(args):
-    root = os.path.abspath(args.root)
-    notebook = args.notebook
-    cells = code_cells(os.path.join(root, notebook))
-    total_memory = machine_memory()[0]
-    rows = []
-    print(f"classroom benchmark: {notebook}, {len(cells)} code cells, class sizes {args.learners}, "
-          f"{os.cpu_count()} cores, {total_memory / 2**30:.1f} GiB", flush=True)
-    for size in args.learners:
-        names = [f"learner{i:02d}" for i in range(1, size + 1)]
-        for name in names:
-            reset_home(name)
-        hub = Hub(root, names, args.port, os.path.join(args.out, f"hub-{size}.log"))
-        try:
-            hub_start = hub.wait_ready()
-            idle_memory = machine_memory()[1]
-            sampler = Sampler(names)
-            sampler.start()
-            with open(os.path.join(args.out, f"cells-{size}.log"), "w") as log:
-                learners, results, starts = run_class(hub, names, notebook, cells, args.jitter, log)
-            cpu = [cpu_seconds(n) for n in names]
-            # Steady: the learners' kernels idle after the last cell.
-            time.sleep(3)
-            steady = statistics.median(sampler.per_learner[n][-1] for n in names)
-            sampler.stop()
-            for learner in learners:
-                learner.close()
-        finally:
-            left = hub.stop()
-        if left:
-            print(f"  left running after the hub stopped (killed): {left}", flush=True)
-        first = [results[n][0].seconds for n in names]
-        latencies = [r.seconds for n in names for r in results[n][1:]]
-        solo = baseline(rows, results, names)
-        added = [r.seconds - solo[r.index] for n in names for r in results[n][1:]] if solo else []
-        peak_learner = max(max(sampler.per_learner[n]) for n in names)
-        peak_machine = max(sampler.machine)
-        row = {
-            "learners": size,
-            "hub_start_s": hub_start,
-            "server_start_median_s": statistics.median(starts.values()),
-            "server_start_max_s": max(starts.values()),
-            "first_dep_median_s": statistics.median(first),
-            "first_dep_max_s": max(first),
-            "cell_p50_s": percentile(latencies, 0.5),
-            "cell_p95_s": percentile(latencies, 0.95),
-            "cell_max_s": max(latencies),
-            "added_p95_s": percentile(added, 0.95) if added else None,
-            "peak_per_learner_mb": peak_learner / 2**20,
-            "steady_per_learner_mb": steady / 2**20,
-            "cpu_per_learner_s": statistics.mean(cpu),
-            "machine_peak_mb": peak_machine / 2**20,
-            "machine_idle_mb": idle_memory / 2**20,
-            "machine_peak_percent": 100 * peak_machine / total_memory,
-            "failed_cells": sum(1 for n in names for r in results[n]
-                                if r.panicked() or (r.status != "ok" and not cells[r.index][1])),
-            "per_cell": {n: [r.seconds for r in results[n]] for n in names},
-        }
-        rows.append(row)
-        print_row(row, flush=True)
-        with open(os.path.join(args.out, "classroom.json"), "w") as f:
-            json.dump(rows, f, indent=1)
-    print_summary(rows, total_memory)
-
-
-def baseline(rows, results, names):
-    """Each cell's seconds for a learner alone (the 1-learner class of this run)."""
-    for row in rows:
-        if row["learners"] == 1:
-            return next(iter(row["per_cell"].values()))
-    if len(names) == 1:
-        return [r.seconds for r in results[names[0]]]
-    return None
-
-
-def print_row(row, flush=False):
-    added = f"{row['added_p95_s']:.2f}" if row["added_p95_s"] is not None else "-"
-    print(
-        f"N={row['learners']:>3}: server start {row['server_start_median_s']:.1f} s "
-        f"(max {row['server_start_max_s']:.1f}), first :dep {row['first_dep_median_s']:.1f} s "
-        f"(max {row['first_dep_max_s']:.1f}), cells p50 {row['cell_p50_s']:.2f} s "
-        f"p95 {row['cell_p95_s']:.2f} s max {row['cell_max_s']:.2f} s "
-        f"(p95 added over alone {added} s), memory per learner peak "
-        f"{row['peak_per_learner_mb']:.0f} MB steady {row['steady_per_learner_mb']:.0f} MB, "
-        f"machine peak {row['machine_peak_mb']:.0f} MB ({row['machine_peak_percent']:.0f} %), "
-        f"CPU {row['cpu_per_learner_s']:.1f} s per learner, failed cells {row['failed_cells']}",
-        flush=flush,
-    )
-
-
-def print_summary(rows, total_memory):
-    served = [r for r in rows if r["cell_p95_s"] <= 2.0 and r["machine_peak_percent"] < 80
-              and r["failed_cells"] == 0]
-    print()
-    if served:
-        best = max(served, key=lambda r: r["learners"])
-        print(f"largest class measured that this machine serves (cell p95 <= 2 s, memory < 80 %): "
-              f"{best['learners']} learners")
-    else:
-        print("no class size measured here met cell p95 <= 2 s with memory < 80 %")
-    big = max(rows, key=lambda r: r["learners"])
-    print(f"per learner, for sizing (from N={big['learners']}): memory peak "
-          f"{big['peak_per_learner_mb']:.0f} MB, steady {big['steady_per_learner_mb']:.0f} MB; "
-          f"CPU {big['cpu_per_learner_s']:.1f} s for the notebook; memory bound on this machine: "
-          f"{int(0.8 * total_memory / (big['peak_per_learner_mb'] * 2**20))} learners at peak")
+def cell_records(results, cells):
+    return [{"index": r.index, "seconds": r.seconds, "status": r.status, "ename": r.ename,
+             "panicked": r.panicked(), "expected_error": cells[r.index][1]}
+            for r in results]
 
 
 # ---------------------------------------------------------------------------------
-# check
+# class: the benchmark's measurements
+
+
+def measure_class(args):
+    cells = code_cells(os.path.join(args.root, args.notebook))
+    idle_memory = machine_memory()[1]
+    sampler = Sampler(args.learners)
+    sampler.start()
+    with open(os.path.join(args.out, "cells.log"), "w") as log:
+        learners, results, starts = run_class(
+            args.hub, args.root, args.learners, args.notebook, cells, args.jitter, log)
+    cpu = {n: cpu_seconds(n) for n in args.learners}
+    # Steady: the kernels idle after the last cell.
+    time.sleep(3)
+    sampler.stop()
+    for learner in learners:
+        learner.close()
+    total, _ = machine_memory()
+    return {
+        "machine_memory": total,
+        "machine_idle": idle_memory,
+        "machine_peak": max(sampler.machine),
+        "learners": {
+            n: {
+                "server_start": starts[n],
+                "cells": cell_records(results[n], cells),
+                "memory_peak": max(sampler.per_learner[n]),
+                "memory_steady": sampler.per_learner[n][-1],
+                "cpu_seconds": cpu[n],
+            }
+            for n in args.learners
+        },
+    }
+
+
+# ---------------------------------------------------------------------------------
+# check: the small class and its isolation checks
 
 
 def check(args):
-    """Two learners run a short notebook; then every isolation check. Prints a JSON
-    report; exits 1 if a step failed (the report says which)."""
-    root = os.path.abspath(args.root)
-    names = ["classcheck-a", "classcheck-b"]
-    report = {"checks": {}, "cells": {}, "leftovers": []}
-    checks = report["checks"]
-    for name in names:
-        reset_home(name)
-    hub = Hub(root, names, args.port, os.path.join(args.out, "hub-check.log"))
+    report = {"checks": {}, "cells": {}}
     try:
-        hub.wait_ready()
-        cells = code_cells(os.path.join(root, args.notebook))
-        learners, results, _ = run_class(hub, names, args.notebook, cells, 1.0, sys.stderr)
-        for name in names:
-            report["cells"][name] = [
-                {"index": r.index, "status": r.status, "ename": r.ename,
-                 "panicked": r.panicked(), "expected_error": cells[r.index][1]}
-                for r in results[name]]
-        a, b = learners
-        checks.update(isolation_checks(hub, a, b, root))
-        report["proxy_token"] = proxy_token(hub)
-        second = subprocess.run(
-            [os.environ.get("CARGO", "cargo"), "hub", "--learners", hub.log_path + ".learners",
-             "--port", str(args.port + 10)],
-            cwd=root, capture_output=True, text=True, timeout=600)
-        report["second_hub"] = {"code": second.returncode, "stderr": second.stderr}
-        for learner in learners:
-            learner.close()
+        cells = code_cells(os.path.join(args.root, args.notebook))
+        learners, results, _ = run_class(
+            args.hub, args.root, args.learners, args.notebook, cells, 1.0, sys.stderr)
+        for name in args.learners:
+            report["cells"][name] = cell_records(results[name], cells)
+        report["checks"] = isolation_checks(args.hub, learners[0], learners[1])
+        report["caches"] = {name: cache_of(name) for name in args.learners}
+        # The kernels stay running: stopping the hub must stop them too.
     except Failure as e:
         report["error"] = str(e)
-    finally:
-        report["leftovers"] = [command for _, command in hub.stop()]
-        report["hub_log_has_secret"] = secret_in_log(root, hub.log_path, report.get("proxy_token"))
-    print(json.dumps(report, indent=1))
+    return report
 
 
-def isolation_checks(hub, a, b, root):
+def isolation_checks(hub_url, a, b):
     """What learner `a` gets when reaching for learner `b`'s things, and what a
     stranger gets; each value is what was observed."""
     token_a = a.token()
@@ -618,7 +427,7 @@ def isolation_checks(hub, a, b, root):
         found[f"a's browser session on b's {path}"] = a.session.get(
             b.server_url(path), timeout=30).status_code
     found["a's token on b's user in the hub API"] = requests.get(
-        f"{hub.url}/hub/api/users/{b.name}", headers=by_token, timeout=30).status_code
+        f"{hub_url}/hub/api/users/{b.name}", headers=by_token, timeout=30).status_code
     found["a's token on a's own contents"] = requests.get(
         a.server_url("/api/contents"), headers=by_token, timeout=30).status_code
     try:
@@ -632,10 +441,10 @@ def isolation_checks(hub, a, b, root):
     for path in ("/hub/home", "/hub/api/users", f"/user/{a.name}/api/contents",
                  f"/user/{a.name}/lab"):
         # Followed as a browser does: where it ends is what a stranger sees.
-        response = stranger.get(hub.url + path, timeout=30)
+        response = stranger.get(hub_url + path, timeout=30)
         found[f"no login on {path}"] = f"{response.status_code} {urllib.parse.urlsplit(response.url).path}"
-    found["unknown learner logs in"] = Learner(hub.url, "mallory").login()
-    found["wrong password"] = Learner(hub.url, a.name).login("not-the-password")
+    found["unknown learner logs in"] = Learner(hub_url, "mallory").login()
+    found["wrong password"] = Learner(hub_url, a.name).login("not-the-password")
     # The operating system's side: a's kernel, as a's account, reaches for b's home.
     home_b = pwd.getpwnam(b.name).pw_dir
     cell = a.execute(0, f'''
@@ -654,28 +463,40 @@ println!("{{}}", std::env::var("CPU_LIMIT").unwrap_or_default());
     found["a's uid"] = str(pwd.getpwnam(a.name).pw_uid)
     found["MEM_LIMIT in a's kernel"] = lines[2]
     found["CPU_LIMIT in a's kernel"] = lines[3]
-    found["listening"] = listening_addresses(hub, [a.name, b.name])
+    found["listening"] = listening_addresses(urllib.parse.urlsplit(hub_url).port, [a.name, b.name])
     return found
 
 
-def listening_addresses(hub, names):
-    """The local addresses of every TCP socket the hub, proxy and learners' servers
-    listen on."""
-    ports = set()
+def cache_of(name):
+    """Where the learner's evcxr cache is, who owns it, and who else may enter."""
+    account = pwd.getpwnam(name)
+    cache = os.path.join(account.pw_dir, ".cache")
+    entries = os.listdir(os.path.join(cache, "evcxr")) if os.path.isdir(
+        os.path.join(cache, "evcxr")) else []
+    return {
+        "entries": len(entries),
+        "owner_is_learner": os.stat(cache).st_uid == account.pw_uid,
+        "home_mode": oct(os.stat(account.pw_dir).st_mode & 0o777),
+        "cache_mode": oct(os.stat(cache).st_mode & 0o777),
+    }
+
+
+def listening_addresses(port, names):
+    """The local address of every TCP socket that the hub, its proxy and the learners'
+    servers and kernels listen on."""
+    sockets = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         with open(table) as f:
             for line in f.readlines()[1:]:
                 fields = line.split()
                 if fields[3] == "0A":  # LISTEN
-                    ports.add((fields[1], int(fields[7])))
+                    sockets.add((fields[1], int(fields[7])))
     uids = {pwd.getpwnam(n).pw_uid for n in names}
-    hub_ports = {hub.port, hub.port + 1, hub.port + 2}
     found = []
-    for address, uid in ports:
-        host, port = address.split(":")
-        port = int(port, 16)
-        if port in hub_ports or uid in uids:
-            found.append(f"{decode_address(host)}:{port}")
+    for address, uid in sockets:
+        host, hex_port = address.split(":")
+        if int(hex_port, 16) in (port, port + 1, port + 2) or uid in uids:
+            found.append(f"{decode_address(host)}:{int(hex_port, 16)}")
     return sorted(found)
 
 
@@ -685,51 +506,26 @@ def decode_address(host):
     return "ipv6:" + host
 
 
-def proxy_token(hub):
-    """The token the hub gave its proxy (in the proxy's environment)."""
-    for pid, _, command in processes():
-        if "configurable-http-proxy" in command and f"--api-port {hub.port + 2}" in command:
-            with open(f"/proc/{pid}/environ", "rb") as f:
-                for entry in f.read().split(b"\0"):
-                    if entry.startswith(b"CONFIGPROXY_AUTH_TOKEN="):
-                        return entry.split(b"=", 1)[1].decode()
-    return None
-
-
-def secret_in_log(root, log_path, token):
-    """Whether the cookie secret or the proxy's token shows in the hub log."""
-    secrets = [token] if token else []
-    secret_file = os.path.join(root, ".local", "hub", "state", "jupyterhub_cookie_secret")
-    if os.path.exists(secret_file):
-        with open(secret_file) as f:
-            secrets.append(f.read().strip())
-    with open(log_path) as f:
-        log = f.read()
-    return any(s and s in log for s in secrets)
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="mode", required=True)
-    for mode in ("bench", "check"):
+    for mode in ("class", "check"):
         p = sub.add_parser(mode)
-        p.add_argument("--root", required=True, help="the course checkout")
-        p.add_argument("--out", required=True, help="folder for logs and results")
-        p.add_argument("--port", type=int, default=8300)
+        p.add_argument("--root", required=True, help="the course checkout the hub serves")
+        p.add_argument("--hub", required=True, help="the hub's URL, e.g. http://127.0.0.1:8000")
+        p.add_argument("--learners", required=True, type=lambda s: s.split(","),
+                       help="the accounts the hub serves, comma-separated")
         p.add_argument("--notebook", default="notebooks/slides/topic_410_concurrency.ipynb")
-    sub.choices["bench"].add_argument(
-        "--learners", type=lambda s: [int(n) for n in s.split(",")], default=[1, 2, 4, 8],
-        help="class sizes, e.g. 1,4,8")
-    sub.choices["bench"].add_argument(
+    sub.choices["class"].add_argument("--out", required=True, help="folder for the cells' log")
+    sub.choices["class"].add_argument(
         "--jitter", type=float, default=3.0,
         help="learners start each cell within this many seconds of each other")
     args = parser.parse_args()
-    os.makedirs(args.out, exist_ok=True)
     try:
-        (bench if args.mode == "bench" else check)(args)
+        report = measure_class(args) if args.mode == "class" else check(args)
     except Failure as e:
-        print(f"classroom: {e}", file=sys.stderr)
-        sys.exit(1)
+        report = {"error": str(e)}
+    print(json.dumps(report, indent=1))
 
 
 if __name__ == "__main__":

@@ -16,6 +16,43 @@ pub struct Browser {
     script_dir: PathBuf,
 }
 
+/// A Jupyter server the browser opens notebooks on, and how it gets in.
+#[derive(Debug, Clone)]
+pub struct Server {
+    /// The server's base URL (`http://127.0.0.1:PORT` for `cargo lab`,
+    /// `http://127.0.0.1:PORT/user/NAME` behind the hub).
+    pub url: String,
+    pub entry: Entry,
+}
+
+#[derive(Debug, Clone)]
+pub enum Entry {
+    /// JupyterLab's token in the URL, as `cargo lab` prints it.
+    Token(String),
+    /// The hub's login page, as a learner fills it in; the hub then starts the server
+    /// and nbgitpuller pulls the course before JupyterLab opens.
+    HubLogin { user: String, password: String },
+}
+
+impl From<&Lab> for Server {
+    fn from(lab: &Lab) -> Server {
+        Server {
+            url: lab.url(),
+            entry: Entry::Token(lab.token.clone()),
+        }
+    }
+}
+
+impl Entry {
+    /// The scripts' second argument: the token, or `login:USER:PASSWORD`.
+    fn as_argument(&self) -> String {
+        match self {
+            Entry::Token(token) => token.clone(),
+            Entry::HubLogin { user, password } => format!("login:{user}:{password}"),
+        }
+    }
+}
+
 const CHROMIUM: &str = "/usr/bin/chromium";
 
 impl Browser {
@@ -52,7 +89,7 @@ impl Browser {
     /// and returns what the page shows. Saves a screenshot to `screenshot` either way.
     pub fn run_notebook(
         &self,
-        lab: &Lab,
+        server: &Server,
         notebook: &Path,
         work_dir: &Path,
         screenshot: &Path,
@@ -64,7 +101,7 @@ impl Browser {
             timeout.as_secs().to_string().into(),
         ];
         let json = self
-            .run_script("run-notebook.mjs", lab, notebook, &out, &args, timeout)
+            .run_script("run-notebook.mjs", server, notebook, &out, &args, timeout)
             .map_err(|e| format!("{e}\n(screenshot: {})", screenshot.display()))?;
         Ok(PageView { json })
     }
@@ -74,7 +111,7 @@ impl Browser {
     /// showed there. Screenshots go to `<shots>-<name>-<width>x<height>.png`.
     pub fn run_slides(
         &self,
-        lab: &Lab,
+        server: &Server,
         notebook: &Path,
         work_dir: &Path,
         shots: &Path,
@@ -91,17 +128,17 @@ impl Browser {
             timeout.as_secs().to_string().into(),
             Value::Array(stops).to_string().into(),
         ];
-        let json = self.run_script("run-slides.mjs", lab, notebook, &out, &args, timeout)?;
+        let json = self.run_script("run-slides.mjs", server, notebook, &out, &args, timeout)?;
         serde_json::from_value(json).map_err(|e| format!("{}: {e}", out.display()))
     }
 
-    /// Runs `script` (in tests/browser) on `notebook` in `lab`, writing `out`, and
-    /// returns what it wrote. Its arguments: the server, the token, the notebook,
+    /// Runs `script` (in tests/browser) on `notebook` on `server`, writing `out`, and
+    /// returns what it wrote. Its arguments: the server, its entry, the notebook,
     /// `out`, then `args`.
     fn run_script(
         &self,
         script: &str,
-        lab: &Lab,
+        server: &Server,
         notebook: &Path,
         out: &Path,
         args: &[std::ffi::OsString],
@@ -110,8 +147,8 @@ impl Browser {
         let _ = std::fs::remove_file(out);
         let mut child = Command::new("node")
             .arg(self.script_dir.join(script))
-            .arg(lab.url())
-            .arg(&lab.token)
+            .arg(&server.url)
+            .arg(server.entry.as_argument())
             .arg(notebook)
             .arg(out)
             .args(args)

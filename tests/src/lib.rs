@@ -8,6 +8,7 @@
 
 pub mod browser;
 pub mod claims;
+pub mod class;
 pub mod handouts;
 pub mod lab;
 mod load;
