@@ -100,7 +100,7 @@ pub fn start(layout: &Layout, args: &[String]) -> Result<Infallible, SetupError>
     let installation = ensure(layout)?;
     ensure_hub(&installation)?;
     for learner in &hub.learners {
-        ensure_learner(learner)?;
+        ensure_learner(layout, learner)?;
     }
     // jupyterhub inherits the lock, so it is held until the hub itself exits.
     // SAFETY: fcntl on a descriptor this function owns changes only its flags.

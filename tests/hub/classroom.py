@@ -174,22 +174,51 @@ class Learner:
         url = self.server_url(f"/api/kernels/{self.kernel_id}/channels?session_id={self.ws_session}")
         self.socket = websocket.create_connection(
             url.replace("http://", "ws://"), cookie=cookies,
-            header=[f"X-XSRFToken: {self.xsrf(f'/user/{self.name}/')}"], timeout=CELL_TIMEOUT)
+            header=[f"X-XSRFToken: {self.xsrf(f'/user/{self.name}/')}"], timeout=5)
+        self.wait_for_kernel()
 
-    def execute(self, index, code):
+    def send(self, msg_type, content, channel="shell"):
         msg_id = uuid.uuid4().hex
         self.socket.send(json.dumps({
             "header": {"msg_id": msg_id, "username": self.name, "session": self.ws_session,
-                       "msg_type": "execute_request", "version": "5.3",
+                       "msg_type": msg_type, "version": "5.3",
                        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
-            "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
-            "content": {"code": code, "silent": False, "store_history": True,
-                        "user_expressions": {}, "allow_stdin": False, "stop_on_error": True},
+            "parent_header": {}, "metadata": {}, "channel": channel, "buffers": [],
+            "content": content,
         }))
+        return msg_id
+
+    def wait_for_kernel(self, limit=CELL_TIMEOUT):
+        """Asks for the kernel's info until it answers, as JupyterLab does before it
+        sends any cell: a request sent while the server is still connecting to a
+        kernel that is starting can be lost (seen here with 8 kernels starting)."""
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            msg_id = self.send("kernel_info_request", {})
+            asked = time.monotonic()
+            while time.monotonic() - asked < 2:
+                try:
+                    message = json.loads(self.socket.recv())
+                except websocket.WebSocketTimeoutException:
+                    break
+                if (message.get("msg_type") == "kernel_info_reply"
+                        and message.get("parent_header", {}).get("msg_id") == msg_id):
+                    return
+        raise Failure(f"{self.name}: the kernel did not answer within {limit} s")
+
+    def execute(self, index, code):
+        msg_id = self.send("execute_request", {
+            "code": code, "silent": False, "store_history": True, "user_expressions": {},
+            "allow_stdin": False, "stop_on_error": True})
         started = time.monotonic()
         reply, idle, stderr, text = None, False, [], []
         while reply is None or not idle:
-            message = json.loads(self.socket.recv())
+            if time.monotonic() - started > CELL_TIMEOUT:
+                raise Failure(f"{self.name}: cell {index} got no reply within {CELL_TIMEOUT} s")
+            try:
+                message = json.loads(self.socket.recv())
+            except websocket.WebSocketTimeoutException:
+                continue
             if message.get("parent_header", {}).get("msg_id") != msg_id:
                 continue
             kind, content = message["msg_type"], message["content"]
