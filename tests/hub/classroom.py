@@ -174,7 +174,10 @@ class Learner:
         url = self.server_url(f"/api/kernels/{self.kernel_id}/channels?session_id={self.ws_session}")
         self.socket = websocket.create_connection(
             url.replace("http://", "ws://"), cookie=cookies,
-            header=[f"X-XSRFToken: {self.xsrf(f'/user/{self.name}/')}"], timeout=5)
+            header=[f"X-XSRFToken: {self.xsrf(f'/user/{self.name}/')}"], timeout=CELL_TIMEOUT)
+        # The server answers the handshake once the kernel has started (11 s with 8
+        # learners here); after that, reads wake up every few seconds to check deadlines.
+        self.socket.settimeout(5)
         self.wait_for_kernel()
 
     def send(self, msg_type, content, channel="shell"):
