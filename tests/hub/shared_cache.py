@@ -48,11 +48,22 @@ def first_dep(results, index, start):
         client.wait_for_ready(timeout=120)
         start.wait()
         began = time.monotonic()
+        printed = []
+
+        def keep_errors(msg):
+            content = msg["content"]
+            if msg["msg_type"] == "error":
+                printed.append(content.get("evalue", "") + " ".join(content.get("traceback", [])))
+            elif msg["msg_type"] == "stream" and content.get("name") == "stderr":
+                printed.append(content["text"])
+
         reply = client.execute_interactive(
             ':dep concurrency_helpers = { path = "../../crate" }\nuse concurrency_helpers::*;',
-            timeout=600, output_hook=lambda msg: None)
+            timeout=600, output_hook=keep_errors)
+        errors = [line for line in "".join(printed).splitlines()
+                  if "Compiling" not in line and line.strip()]
         results[index] = (reply["content"]["status"], time.monotonic() - began,
-                          reply["content"].get("evalue", ""))
+                          " | ".join(errors[-6:]))
     except Exception as e:  # noqa: BLE001 (reported per kernel)
         results[index] = ("exception", 0.0, str(e))
     finally:
