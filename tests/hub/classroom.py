@@ -196,16 +196,19 @@ class Learner:
         sends any cell: a request sent while the server is still connecting to a
         kernel that is starting can be lost (seen here with 8 kernels starting)."""
         deadline = time.monotonic() + limit
+        # Any of the requests may be the one answered: a kernel busy starting answers
+        # them late, one after another (CI saw every answer come after the next ask).
+        asked = set()
         while time.monotonic() < deadline:
-            msg_id = self.send("kernel_info_request", {})
-            asked = time.monotonic()
-            while time.monotonic() - asked < 2:
+            asked.add(self.send("kernel_info_request", {}))
+            sent = time.monotonic()
+            while time.monotonic() - sent < 2:
                 try:
                     message = json.loads(self.socket.recv())
                 except websocket.WebSocketTimeoutException:
                     break
                 if (message.get("msg_type") == "kernel_info_reply"
-                        and message.get("parent_header", {}).get("msg_id") == msg_id):
+                        and message.get("parent_header", {}).get("msg_id") in asked):
                     return
         raise Failure(f"{self.name}: the kernel did not answer within {limit} s")
 
