@@ -26,6 +26,7 @@
 
 use kernel_setup::{Layout, ensure};
 use libtest_mimic::{Arguments, Failed, Trial};
+use notebook_harness::Notebook;
 use notebook_harness::browser::{Browser, Entry, Server};
 use notebook_harness::class::{self, ClassHub, PASSWORD};
 use serde_json::Value;
@@ -185,13 +186,7 @@ fn check_cells(report: &Value, problems: &mut Vec<String>) {
 
 fn notebook_code_cells() -> usize {
     let path = Layout::of_this_checkout().root.join(NOTEBOOK);
-    let notebook: Value =
-        serde_json::from_str(&fs::read_to_string(path).expect("the notebook is readable"))
-            .expect("the notebook is JSON");
-    notebook["cells"]
-        .as_array()
-        .map(|cells| cells.iter().filter(|c| c["cell_type"] == "code").count())
-        .unwrap_or(0)
+    Notebook::load(&path).map_or(0, |notebook| notebook.code_cells().count())
 }
 
 fn check_isolation(checks: &Value, layout: &Layout, problems: &mut Vec<String>) {

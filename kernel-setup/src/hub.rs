@@ -81,11 +81,12 @@ pub fn ensure_hub(installation: &Installation) -> Result<()> {
         .map_err(io_error("protect", &layout.hub_state()))?;
     ensure_hub_venv(layout)?;
     ensure_proxy(layout)?;
-    ensure_toolchain(layout)?;
-    ensure_cargo_home(layout)?;
+    let toolchain = toolchain()?;
+    ensure_toolchain(layout, &toolchain)?;
+    ensure_cargo_home(layout, &toolchain)?;
     ensure_hub_kernelspec(layout)?;
     ensure_git_config(layout)?;
-    ensure_seed_cache(layout)
+    ensure_seed_cache(layout, &toolchain)
 }
 
 /// The `:dep` lines of the course's complete notebooks, with the support crate's path
@@ -134,9 +135,8 @@ fn course_deps(layout: &Layout) -> Result<Vec<String>> {
 /// itself, in each learner's copy of the course, is still compiled per learner). The
 /// hub makes the seed itself, with the learners' kernelspec, so no learner can put
 /// anything into another's cache.
-fn ensure_seed_cache(layout: &Layout) -> Result<()> {
+fn ensure_seed_cache(layout: &Layout, (version, _): &(String, PathBuf)) -> Result<()> {
     let deps = course_deps(layout)?;
-    let (version, _) = toolchain()?;
     let lock = layout.root.join("Cargo.lock");
     let wanted = format!(
         "{}\n{version}\n{}",
@@ -382,40 +382,35 @@ fn toolchain() -> Result<(String, PathBuf)> {
 /// Learners' accounts need a toolchain they can read. rustup's usually sits in the
 /// installing user's home, which others cannot enter: the hub keeps a copy made of
 /// hard links (no extra space; a plain copy across file systems).
-fn ensure_toolchain(layout: &Layout) -> Result<()> {
-    let (version, sysroot) = toolchain()?;
+fn ensure_toolchain(layout: &Layout, (version, sysroot): &(String, PathBuf)) -> Result<()> {
     let target = layout.hub_toolchain();
-    once(
-        &layout.hub().join("toolchain-version.txt"),
-        &version,
-        || {
-            let step = Step::start(
-                "linking the Rust toolchain into .local/hub/toolchain for learners' accounts",
-                "seconds, once per toolchain",
-            );
-            if target.exists() {
-                fs::remove_dir_all(&target).map_err(io_error("remove", &target))?;
-            }
-            let linked = Command::new("cp")
-                .arg("-al")
-                .arg(&sysroot)
-                .arg(&target)
-                .status()
-                .is_ok_and(|s| s.success());
-            if !linked {
-                let _ = fs::remove_dir_all(&target);
-                let mut copy = Command::new("cp");
-                copy.arg("-a").arg(&sysroot).arg(&target);
-                step.run(
-                    copy,
-                    &layout.logs().join("toolchain-copy.log"),
-                    Duration::from_secs(600),
-                )?;
-            }
-            step.done();
-            Ok(())
-        },
-    )
+    once(&layout.hub().join("toolchain-version.txt"), version, || {
+        let step = Step::start(
+            "linking the Rust toolchain into .local/hub/toolchain for learners' accounts",
+            "seconds, once per toolchain",
+        );
+        if target.exists() {
+            fs::remove_dir_all(&target).map_err(io_error("remove", &target))?;
+        }
+        let linked = Command::new("cp")
+            .arg("-al")
+            .arg(sysroot)
+            .arg(&target)
+            .status()
+            .is_ok_and(|s| s.success());
+        if !linked {
+            let _ = fs::remove_dir_all(&target);
+            let mut copy = Command::new("cp");
+            copy.arg("-a").arg(sysroot).arg(&target);
+            step.run(
+                copy,
+                &layout.logs().join("toolchain-copy.log"),
+                Duration::from_secs(600),
+            )?;
+        }
+        step.done();
+        Ok(())
+    })
 }
 
 /// The registry learners' cargo reads: every crate of this workspace's lock fetched
@@ -424,11 +419,10 @@ fn ensure_toolchain(layout: &Layout) -> Result<()> {
 /// toolchain's own `library` workspace: evcxr's rust-analyzer loads std through
 /// `cargo metadata` there, and without them it cannot tell any type (every `let` of a
 /// value fails with "Couldn't automatically determine type").
-fn ensure_cargo_home(layout: &Layout) -> Result<()> {
+fn ensure_cargo_home(layout: &Layout, (version, sysroot): &(String, PathBuf)) -> Result<()> {
     let home = layout.hub_cargo_home();
     let lock = layout.root.join("Cargo.lock");
-    let (version, sysroot) = toolchain()?;
-    let wanted = fs::read_to_string(&lock).map_err(io_error("read", &lock))? + &version;
+    let wanted = fs::read_to_string(&lock).map_err(io_error("read", &lock))? + version;
     once(&home.join("fetched-Cargo.lock"), &wanted, || {
         let step = Step::start(
             "fetching the course's crates into .local/hub/cargo-home for learners",

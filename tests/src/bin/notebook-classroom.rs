@@ -19,6 +19,7 @@
 //! reports go to `target/classroom/`.
 
 use kernel_setup::{Layout, ensure};
+use notebook_harness::Notebook;
 use notebook_harness::class::ClassHub;
 use serde_json::{Value, json};
 use std::fs;
@@ -97,21 +98,8 @@ fn main() -> ExitCode {
 fn run(options: &Options) -> Result<(), String> {
     let layout = Layout::of_this_checkout();
     let installation = ensure(&layout).map_err(|e| e.to_string())?;
-    let notebook: Value = serde_json::from_str(
-        &fs::read_to_string(layout.root.join(&options.notebook))
-            .map_err(|e| format!("{}: {e}", options.notebook))?,
-    )
-    .map_err(|e| format!("{}: {e}", options.notebook))?;
-    let sources: Vec<String> = notebook["cells"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|c| c["cell_type"] == "code")
-        .map(|c| match &c["source"] {
-            Value::Array(lines) => lines.iter().filter_map(Value::as_str).collect(),
-            other => other.as_str().unwrap_or_default().to_owned(),
-        })
-        .collect();
+    let notebook = Notebook::load(&layout.root.join(&options.notebook))?;
+    let sources: Vec<&str> = notebook.code_cells().map(|c| c.source.as_str()).collect();
     let dep_cell = sources
         .iter()
         .position(|s| s.contains(":dep "))
