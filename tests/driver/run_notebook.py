@@ -24,6 +24,8 @@ timing claim can tell a slow lesson from a burst of load during that very cell.
 
 import argparse
 import asyncio
+import contextlib
+import fcntl
 import json
 import os
 import resource
@@ -76,6 +78,42 @@ def run_cpu_seconds(kernel_pid):
     for pid in tree:
         tree.extend(child for child, (parent, _) in table.items() if parent == pid)
     return total + sum(table[pid][1] for pid in tree if pid in table)
+
+
+def builds_dependencies(source):
+    """Whether a cell has a `:dep` line: evcxr builds the dependencies in that cell."""
+    return any(line.lstrip().startswith(":dep") for line in source.splitlines())
+
+
+@contextlib.asynccontextmanager
+async def dependency_cache_lock(kernel_spec, timeout):
+    """Holds an exclusive lock on the kernel's evcxr cache, waiting at most `timeout` s.
+
+    evcxr 0.22 reads and writes its compiled-dependency cache without locks: a kernel
+    that copies an entry another kernel is rewriting, or reads its hit counter while
+    it is rewritten, fails the build (`could not compile`). Harness runs in parallel
+    take turns at their `:dep` cells, the only ones that touch the cache.
+    """
+    env = kernel_spec.env if kernel_spec else {}
+    cache = os.path.expandvars(env.get("XDG_CACHE_HOME") or "~/.cache")
+    path = os.path.join(os.path.expanduser(cache), "evcxr.lock")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "a") as lock:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise CellTimeoutError(
+                        f"waited {timeout} s for {path}, which another kernel's `:dep` cell holds"
+                    ) from None
+                await asyncio.sleep(0.2)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 class KernelFailedToStart(Exception):
@@ -131,6 +169,24 @@ class RecordingClient(NotebookClient):
         self.record["outcome"] = {"kind": "running", "cell": cell_index}
         write_record(self.record, self.record_path)
         kernel_pid = self.kernel_pid()
+        async with contextlib.AsyncExitStack() as turn:
+            if builds_dependencies(cell.source):
+                try:
+                    await turn.enter_async_context(
+                        dependency_cache_lock(self.km.kernel_spec, self.timeout)
+                    )
+                except CellTimeoutError:
+                    entry["status"] = "timeout"
+                    raise
+            # The wait for the lock is not the cell's time.
+            return await self.measured_execute_cell(
+                entry, kernel_pid, cell, cell_index, execution_count, store_history
+            )
+
+    async def measured_execute_cell(
+        self, entry, kernel_pid, cell, cell_index, execution_count, store_history
+    ):
+        """Runs the cell through nbclient, recording its status, time and load."""
         started = time.monotonic()
         machine_before = machine_busy_seconds()
         ours_before = run_cpu_seconds(kernel_pid)

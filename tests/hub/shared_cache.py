@@ -6,16 +6,21 @@ at the same moment; then again with the cache filled, ROUNDS times. Prints, per 
 how many kernels succeeded, their times, and the errors of those that failed.
 It asserts nothing.
 
-    .local/venv/bin/python tests/hub/shared_cache.py [--kernels 4] [--rounds 5]
+With `--take-turns`, each kernel's `:dep` waits for the lock the notebook driver
+(tests/driver/run_notebook.py) takes around `:dep` cells, as harness runs do.
+
+    .local/venv/bin/python tests/hub/shared_cache.py [--kernels 4] [--rounds 5] [--take-turns]
 
 Run it from the checkout, after `cargo setup`.
 """
 
 import argparse
+import asyncio
 import json
 import os
 import shutil
 import statistics
+import sys
 import tempfile
 import threading
 import time
@@ -23,6 +28,8 @@ import time
 from jupyter_client.manager import KernelManager
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tests", "driver"))
+from run_notebook import dependency_cache_lock  # noqa: E402 (the driver, beside)
 
 
 def kernelspec_with_cache(cache):
@@ -39,7 +46,7 @@ def kernelspec_with_cache(cache):
     return spec_root
 
 
-def first_dep(results, index, start):
+def first_dep(results, index, start, take_turns):
     manager = KernelManager(kernel_name="rust")
     manager.start_kernel(cwd=os.path.join(ROOT, "notebooks/slides"))
     client = manager.client()
@@ -57,9 +64,16 @@ def first_dep(results, index, start):
             elif msg["msg_type"] == "stream" and content.get("name") == "stderr":
                 printed.append(content["text"])
 
-        reply = client.execute_interactive(
-            ':dep concurrency_helpers = { path = "../../crate" }\nuse concurrency_helpers::*;',
-            timeout=600, output_hook=keep_errors)
+        def run():
+            return client.execute_interactive(
+                ':dep concurrency_helpers = { path = "../../crate" }\nuse concurrency_helpers::*;',
+                timeout=600, output_hook=keep_errors)
+
+        async def in_turn():
+            async with dependency_cache_lock(manager.kernel_spec, 600):
+                return run()
+
+        reply = asyncio.run(in_turn()) if take_turns else run()
         errors = [line for line in "".join(printed).splitlines()
                   if "Compiling" not in line and line.strip()]
         results[index] = (reply["content"]["status"], time.monotonic() - began,
@@ -71,10 +85,10 @@ def first_dep(results, index, start):
         manager.shutdown_kernel(now=True)
 
 
-def round_of(kernels):
+def round_of(kernels, take_turns):
     results = [None] * kernels
     start = threading.Barrier(kernels)
-    threads = [threading.Thread(target=first_dep, args=(results, i, start)) for i in range(kernels)]
+    threads = [threading.Thread(target=first_dep, args=(results, i, start, take_turns)) for i in range(kernels)]
     for t in threads:
         t.start()
     for t in threads:
@@ -86,6 +100,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--kernels", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--take-turns", action="store_true")
     args = parser.parse_args()
     cache = tempfile.mkdtemp(prefix="shared-evcxr-cache-")
     os.environ["JUPYTER_PATH"] = kernelspec_with_cache(cache)
@@ -93,7 +108,7 @@ def main():
     # folder makes the first round cold.
     for round_number in range(args.rounds + 1):
         kind = "cold" if round_number == 0 else "warm"
-        results = round_of(args.kernels)
+        results = round_of(args.kernels, args.take_turns)
         ok = [seconds for status, seconds, _ in results if status == "ok"]
         failed = [(status, error[:300]) for status, _, error in results if status != "ok"]
         times = f"median {statistics.median(ok):.1f} s, max {max(ok):.1f} s" if ok else "-"
