@@ -3,11 +3,12 @@
 //! the kernel reports as a success, or in a thread it spawns), exit, crash, kill their
 //! kernel, hang, display a broken picture or are not notebooks at all; and one whose
 //! timelines record threads started in earlier cells (each cell has its own copy of
-//! the support crate). Each failure
-//! must come back with its type and the right cell, within its timeout, leaving no
-//! kernel behind, and no server a notebook started (`hangs` and `serves_then_exits`
-//! start one). A complete notebook without claims fails. `cargo handouts` names a
-//! notebook that fails to execute and still builds the others' handouts.
+//! the support crate). Each failure must come back with its type and the right cell,
+//! within its timeout, leaving no kernel behind, and no server a notebook started
+//! (`hangs` and `serves_then_exits` start one). A cell with a `:dep` line waits for its
+//! turn at the kernels' shared evcxr cache, and times out when it never comes. A
+//! complete notebook without claims fails. `cargo handouts` names a notebook that fails
+//! to execute and still builds the others' handouts.
 
 use kernel_setup::{Installation, Layout, ensure};
 use libtest_mimic::{Arguments, Failed, Trial};
@@ -235,6 +236,18 @@ fn nothing_left_behind(
     Ok(())
 }
 
+/// Takes the lock the driver takes around `:dep` cells, as a kernel building its
+/// dependencies would hold it; released when the file is dropped.
+fn hold_lock(path: &Path) -> Result<std::fs::File, String> {
+    use std::os::fd::AsRawFd;
+    let file = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    // SAFETY: flock(2) on a descriptor this function owns.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
+        return Err(format!("cannot lock {}", path.display()));
+    }
+    Ok(file)
+}
+
 /// Runs `path` as `name`, checks the result with `expectation`, then that nothing was
 /// left behind.
 fn run_fixture(
@@ -319,6 +332,25 @@ fn main() {
                 );
             }
             Ok(())
+        },
+    ));
+    let timeline = fixtures.join("timeline_across_cells.ipynb");
+    let lock = layout.kernel_cache().join("evcxr.lock");
+    let waiting = runner.clone();
+    trials.push(Trial::test(
+        "dep_cells_take_turns_at_the_evcxr_cache",
+        move || {
+            let mut runner = (*runner_for(&waiting)?).clone();
+            runner.cell_timeout = Duration::from_secs(15);
+            let _held = hold_lock(&lock)?;
+            run_fixture(&runner, &timeline, "timeline-waiting.ipynb", |result| {
+                expect_failure(
+                    result,
+                    FailureKind::CellTimeout,
+                    Some(0),
+                    "did not start within its timeout (15 s): another kernel's `:dep` cell held",
+                )
+            })
         },
     ));
     let passes = fixtures.join("passes.ipynb");

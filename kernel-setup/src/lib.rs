@@ -116,6 +116,12 @@ impl Layout {
     pub fn kernel_dir(&self) -> PathBuf {
         self.jupyter_path().join("kernels").join("rust")
     }
+    /// `XDG_CACHE_HOME` of the project's kernels: evcxr keeps its compiled-dependency
+    /// cache in `evcxr/` there, and the test harness's runs take turns at it through
+    /// `evcxr.lock` beside it.
+    pub fn kernel_cache(&self) -> PathBuf {
+        self.local().join("cache")
+    }
     /// Where kernels build their cells (each in a folder of its own, removed when
     /// the kernel exits).
     pub fn kernel_tmpdir(&self) -> PathBuf {
@@ -379,11 +385,9 @@ fn ensure_lab_settings(layout: &Layout) -> Result<()> {
 /// `overrides` replace entries of that environment (the hub's learners keep their
 /// cache in their own homes).
 fn kernel_json(layout: &Layout, overrides: &[(&str, PathBuf)]) -> String {
-    let cache = layout.local().join("cache");
     let env = [
         ("EVCXR_CONFIG_DIR", layout.evcxr_config()),
-        // evcxr keeps its compiled-dependency cache in $XDG_CACHE_HOME/evcxr.
-        ("XDG_CACHE_HOME", cache),
+        ("XDG_CACHE_HOME", layout.kernel_cache()),
         // evcxr re-installs its kernelspec at start-up when the one in
         // $JUPYTER_PATH/kernels/rust differs from its version: pointing it here keeps
         // it from touching a user's global `rust` kernel.

@@ -85,6 +85,14 @@ def builds_dependencies(source):
     return any(line.lstrip().startswith(":dep") for line in source.splitlines())
 
 
+class CacheLockTimeout(CellTimeoutError):
+    """Another kernel's `:dep` cell held the cache's lock for the whole cell timeout."""
+
+    def __init__(self, path):
+        super().__init__(f"another kernel's `:dep` cell held {path} for the whole cell timeout")
+        self.path = path
+
+
 @contextlib.asynccontextmanager
 async def dependency_cache_lock(kernel_spec, timeout):
     """Holds an exclusive lock on the kernel's evcxr cache, waiting at most `timeout` s.
@@ -106,9 +114,7 @@ async def dependency_cache_lock(kernel_spec, timeout):
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    raise CellTimeoutError(
-                        f"waited {timeout} s for {path}, which another kernel's `:dep` cell holds"
-                    ) from None
+                    raise CacheLockTimeout(path) from None
                 await asyncio.sleep(0.2)
         try:
             yield
@@ -267,6 +273,7 @@ def main():
             "cell": record["cells"][-1]["index"],
             "timeout_seconds": args.cell_timeout,
             "message": str(error).strip().splitlines()[0] if str(error).strip() else "",
+            "waiting_for": getattr(error, "path", None),
         }
     except DeadKernelError as error:
         outcome = {

@@ -149,6 +149,10 @@ enum Outcome {
     CellTimeout {
         cell: usize,
         timeout_seconds: u64,
+        /// The lock the cell waited for instead of running (see `dependency_cache_lock`
+        /// in the driver).
+        #[serde(default)]
+        waiting_for: Option<String>,
     },
     DeadKernel {
         cell: Option<usize>,
@@ -381,12 +385,17 @@ impl Runner {
             Outcome::CellTimeout {
                 cell,
                 timeout_seconds,
+                waiting_for,
             } => {
-                return Err(fail_at(
-                    FailureKind::CellTimeout,
-                    Some(cell),
-                    format!("the cell did not finish within its timeout ({timeout_seconds} s)"),
-                ));
+                let message = match waiting_for {
+                    Some(lock) => format!(
+                        "the cell did not start within its timeout ({timeout_seconds} s): another kernel's `:dep` cell held {lock}, which runs take turns at"
+                    ),
+                    None => {
+                        format!("the cell did not finish within its timeout ({timeout_seconds} s)")
+                    }
+                };
+                return Err(fail_at(FailureKind::CellTimeout, Some(cell), message));
             }
             Outcome::DeadKernel { cell, message } => {
                 return Err(fail_at(
