@@ -163,7 +163,9 @@ class Learner:
                                     timeout=60, **kwargs)
 
     def open_notebook(self, notebook_path):
-        """Starts a kernel for the notebook as opening it in JupyterLab does."""
+        """Starts a kernel for the notebook as opening it in JupyterLab does; returns
+        the seconds until the kernel answered."""
+        began = time.monotonic()
         response = self.api("POST", "/api/sessions", json={
             "path": notebook_path, "type": "notebook", "name": "",
             "kernel": {"name": "rust"}})
@@ -179,6 +181,7 @@ class Learner:
         # learners here); after that, reads wake up every few seconds to check deadlines.
         self.socket.settimeout(5)
         self.wait_for_kernel()
+        return time.monotonic() - began
 
     def send(self, msg_type, content, channel="shell"):
         msg_id = uuid.uuid4().hex
@@ -340,12 +343,13 @@ def cpu_seconds(name):
 
 def run_class(hub_url, root, names, notebook, cells, jitter, log):
     """Every learner logs in, starts a server, pulls the course and runs `cells` of
-    `notebook` in step with the others. Returns the learners, their cell results and
-    their servers' start times."""
+    `notebook` in step with the others. Returns the learners, their cell results, and
+    their servers' and kernels' start times."""
     repo, branch = course_repo(root)
     learners = [Learner(hub_url, name) for name in names]
     results = {name: [] for name in names}
     starts = {}
+    kernel_starts = {}
     errors = []
     barrier = threading.Barrier(len(learners))
 
@@ -356,7 +360,7 @@ def run_class(hub_url, root, names, notebook, cells, jitter, log):
             starts[learner.name] = learner.start_server()
             learner.open_lab()
             learner.pull_course(repo, branch)
-            learner.open_notebook(f"{COURSE_DIR}/{notebook}")
+            kernel_starts[learner.name] = learner.open_notebook(f"{COURSE_DIR}/{notebook}")
         except Exception as e:  # noqa: BLE001 (reported with the learner's name)
             errors.append(f"{learner.name}: {e}")
             barrier.abort()
@@ -384,7 +388,7 @@ def run_class(hub_url, root, names, notebook, cells, jitter, log):
         t.join()
     if errors:
         raise Failure("; ".join(errors))
-    return learners, results, starts
+    return learners, results, starts, kernel_starts
 
 
 def cell_records(results, cells):
@@ -403,7 +407,7 @@ def measure_class(args):
     sampler = Sampler(args.learners)
     sampler.start()
     with open(os.path.join(args.out, "cells.log"), "w") as log:
-        learners, results, starts = run_class(
+        learners, results, starts, kernel_starts = run_class(
             args.hub, args.root, args.learners, args.notebook, cells, args.jitter, log)
     cpu = {n: cpu_seconds(n) for n in args.learners}
     # Steady: the kernels idle after the last cell.
@@ -419,6 +423,7 @@ def measure_class(args):
         "learners": {
             n: {
                 "server_start": starts[n],
+                "kernel_start": kernel_starts[n],
                 "cells": cell_records(results[n], cells),
                 "memory_peak": max(sampler.per_learner[n]),
                 "memory_steady": sampler.per_learner[n][-1],
@@ -437,7 +442,7 @@ def check(args):
     report = {"checks": {}, "cells": {}}
     try:
         cells = code_cells(os.path.join(args.root, args.notebook))
-        learners, results, _ = run_class(
+        learners, results, _, _ = run_class(
             args.hub, args.root, args.learners, args.notebook, cells, 1.0, sys.stderr)
         for name in args.learners:
             report["cells"][name] = cell_records(results[name], cells)

@@ -10,8 +10,8 @@
 //! within `--jitter` seconds (3), and the next once everyone is done. Then the hub
 //! stops and the accounts are removed.
 //!
-//! Per N it prints: the servers' start; the first `:dep` under contention; cell
-//! latency p50, p95 and max, and the p95 of what the class adds to a cell over the
+//! Per N it prints: the servers' start; the kernels' start (until they answer); the
+//! first `:dep` under contention; cell latency p50, p95 and max, and the p95 of what the class adds to a cell over the
 //! same cell for a learner alone (the N=1 class of the same run); memory per learner
 //! (peak, and steady once the kernels idle); the machine's peak; CPU seconds per
 //! learner. Then the largest N this machine served with that added p95 at most 2 s and
@@ -159,6 +159,7 @@ struct Row {
     size: usize,
     hub_start: f64,
     server_start: (f64, f64),
+    kernel_start: (f64, f64),
     first_dep: (f64, f64),
     cells: (f64, f64, f64),
     added_p95: Option<f64>,
@@ -236,6 +237,10 @@ impl Row {
                 percentile(&each("server_start"), 0.5),
                 max(&each("server_start")),
             ),
+            kernel_start: (
+                percentile(&each("kernel_start"), 0.5),
+                max(&each("kernel_start")),
+            ),
             first_dep: (percentile(&first_dep, 0.5), max(&first_dep)),
             cells: (
                 percentile(&latencies, 0.5),
@@ -264,7 +269,7 @@ impl Row {
             .added_p95
             .map_or("- (no class of 1 before)".to_owned(), |a| format!("{a:.2}"));
         println!(
-            "N={:>3}: hub {:.1} s; server start median {:.1} s (max {:.1}); first :dep median {:.1} s (max {:.1}); \
+            "N={:>3}: hub {:.1} s; server start median {:.1} s (max {:.1}); kernel start median {:.1} s (max {:.1}); first :dep median {:.1} s (max {:.1}); \
              cells p50 {:.2} s, p95 {:.2} s, max {:.2} s; added over alone p95 {added} s; \
              memory per learner peak {:.0} MB, steady {:.0} MB; machine peak {:.0} MB ({:.0} %); \
              CPU {:.1} s per learner; failed cells {}",
@@ -272,6 +277,8 @@ impl Row {
             self.hub_start,
             self.server_start.0,
             self.server_start.1,
+            self.kernel_start.0,
+            self.kernel_start.1,
             self.first_dep.0,
             self.first_dep.1,
             self.cells.0,
