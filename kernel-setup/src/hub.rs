@@ -568,7 +568,7 @@ pub fn read_learners(path: &Path) -> Result<Vec<String>> {
 /// only if the hub created it.
 pub fn ensure_learner(layout: &Layout, name: &str) -> Result<()> {
     check_learner_name(name)?;
-    match passwd_field(name, 4) {
+    match account(name).map(|a| a.comment) {
         Some(mark) if mark == ACCOUNT_MARK => {}
         Some(_) => {
             return Err(SetupError::new(format!(
@@ -597,7 +597,7 @@ pub fn ensure_learner(layout: &Layout, name: &str) -> Result<()> {
             }
         }
     }
-    let home = passwd_home(name).ok_or_else(|| {
+    let home = account(name).map(|a| a.home).ok_or_else(|| {
         SetupError::new(format!(
             "cargo hub: account {name:?} has no home folder in /etc/passwd"
         ))
@@ -631,18 +631,27 @@ fn seed_cache(layout: &Layout, name: &str, home: &Path) -> Result<()> {
     Ok(())
 }
 
-fn passwd_home(name: &str) -> Option<PathBuf> {
-    passwd_field(name, 5).map(PathBuf::from)
+/// A system account, as /etc/passwd has it.
+pub struct Account {
+    pub uid: u32,
+    /// The GECOS field: [`ACCOUNT_MARK`] on the accounts the hub created.
+    pub comment: String,
+    pub home: PathBuf,
 }
 
-/// Field `index` of account `name`'s line in /etc/passwd (4: comment, 5: home).
-fn passwd_field(name: &str, index: usize) -> Option<String> {
+/// The system account `name`, if there is one.
+pub fn account(name: &str) -> Option<Account> {
     let passwd = fs::read_to_string("/etc/passwd").ok()?;
-    passwd
+    let fields: Vec<&str> = passwd
         .lines()
-        .find(|line| line.split(':').next() == Some(name))
-        .and_then(|line| line.split(':').nth(index))
-        .map(str::to_owned)
+        .find(|line| line.split(':').next() == Some(name))?
+        .split(':')
+        .collect();
+    Some(Account {
+        uid: fields.get(2)?.parse().ok()?,
+        comment: (*fields.get(4)?).to_owned(),
+        home: PathBuf::from(fields.get(5)?),
+    })
 }
 
 /// Whether this machine and checkout can serve a class at all: the hub runs as root,

@@ -25,8 +25,8 @@ use std::process::Command;
 use std::time::Duration;
 
 pub use hub::{
-    ACCOUNT_MARK, Hub, can_serve_from, check_learner_name, ensure_hub, ensure_learner,
-    read_learners,
+    ACCOUNT_MARK, Account, Hub, account, can_serve_from, check_learner_name, ensure_hub,
+    ensure_learner, read_learners,
 };
 pub use log::last_lines;
 pub use progress::Step;

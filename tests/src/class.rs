@@ -5,7 +5,7 @@
 //! whatever outlived it reported and killed and the learners' accounts removed.
 
 use crate::Check;
-use kernel_setup::{Installation, Layout, child_within, poll_until};
+use kernel_setup::{Installation, Layout, account, child_within, poll_until};
 use serde_json::Value;
 use std::fs;
 use std::io::{Read, Write};
@@ -234,25 +234,6 @@ pub fn secrets_shown(checkout: &Layout, log: &Path, proxy_token: &str) -> Check 
         }
     }
     Ok(())
-}
-
-/// A system account, as /etc/passwd has it.
-pub struct Account {
-    pub uid: u32,
-    pub home: PathBuf,
-}
-
-pub fn account(name: &str) -> Option<Account> {
-    let passwd = fs::read_to_string("/etc/passwd").ok()?;
-    let fields: Vec<&str> = passwd
-        .lines()
-        .find(|l| l.split(':').next() == Some(name))?
-        .split(':')
-        .collect();
-    Some(Account {
-        uid: fields.get(2)?.parse().ok()?,
-        home: PathBuf::from(fields.get(5)?),
-    })
 }
 
 struct Process {
