@@ -15,6 +15,8 @@
 //! In Chromium, one learner logs in on the hub's page, lands in JupyterLab on their
 //! pulled copy of the course, and runs the short notebook with Run All.
 //!
+//! A server left idle is stopped by the hub's idle culler after `--idle-timeout`.
+//!
 //! Past one machine: the single-user image's recipe (`kernel-setup/hub/Dockerfile`)
 //! must install the course with `image-setup.sh` and nothing else; that script runs
 //! here on a clean clone and the kernel it installs executes a notebook. The values
@@ -57,6 +59,7 @@ fn main() {
             "hub::a_learner_logs_in_and_runs_a_notebook_in_chromium",
             || Ok(in_chromium()?),
         ),
+        Trial::test("hub::an_idle_server_is_culled", || Ok(idle_server()?)),
     ]
     .into_iter()
     .map(|trial| trial.with_ignored_flag(cannot_serve.is_some()))
@@ -87,7 +90,7 @@ fn small_class() -> Result<(), String> {
     let installation = ensure(&layout).map_err(|e| e.to_string())?;
     let out = work_dir("class");
     let learners = vec!["classcheck-a".to_owned(), "classcheck-b".to_owned()];
-    let mut hub = ClassHub::start(&layout.root, &learners, PORT, &out)?;
+    let mut hub = ClassHub::start(&layout.root, &learners, PORT, &[], &out)?;
     let report = hub.client(
         &installation,
         "check",
@@ -514,6 +517,52 @@ fn run(command: &mut Command) -> Result<(), String> {
     }
 }
 
+/// How long the idle trial's hub lets a server idle.
+const IDLE_TIMEOUT: f64 = 30.0;
+
+/// One learner starts a server and leaves it alone: the hub's idle culler must stop
+/// it after `--idle-timeout`, not before, and within a check of the culler's after it
+/// (it checks once per timeout), with everything of the learner's gone.
+fn idle_server() -> Result<(), String> {
+    let layout = Layout::of_this_checkout();
+    let installation = ensure(&layout).map_err(|e| e.to_string())?;
+    let dir = work_dir("idle");
+    let learner = "classcheck-d";
+    let timeout = format!("{IDLE_TIMEOUT}");
+    let mut hub = ClassHub::start(
+        &layout.root,
+        &[learner.to_owned()],
+        PORT + 30,
+        &["--idle-timeout", &timeout],
+        &dir,
+    )?;
+    let report = hub.client(
+        &installation,
+        "idle",
+        &["--limit".to_owned(), format!("{}", 4.0 * IDLE_TIMEOUT)],
+    );
+    let left = hub.stop();
+    let report = report?;
+    fs::write(dir.join("report.json"), report.to_string()).map_err(|e| e.to_string())?;
+    if let Some(error) = report["error"].as_str() {
+        return Err(format!("the idle server was not culled: {error}"));
+    }
+    let culled_after = report["culled_after"][learner]
+        .as_f64()
+        .ok_or("the client reported no culling time")?;
+    // The server reports its last activity when it starts, a few seconds before it
+    // is ready; the culler then waits out the timeout, checking once per timeout.
+    if !(IDLE_TIMEOUT - 10.0..=2.0 * IDLE_TIMEOUT + 15.0).contains(&culled_after) {
+        return Err(format!(
+            "culled {culled_after:.0} s after the server was ready, with --idle-timeout {IDLE_TIMEOUT}"
+        ));
+    }
+    if !left.is_empty() {
+        return Err(format!("left running after the hub stopped: {left:?}"));
+    }
+    Ok(())
+}
+
 /// One learner, in Chromium: the hub's login page, then Run All on the short notebook
 /// in their own copy of the course.
 fn in_chromium() -> Result<(), String> {
@@ -522,7 +571,7 @@ fn in_chromium() -> Result<(), String> {
     let browser = Browser::ensure(&layout.root)?;
     let dir = work_dir("browser");
     let learner = "classcheck-c";
-    let mut hub = ClassHub::start(&layout.root, &[learner.to_owned()], PORT + 20, &dir)?;
+    let mut hub = ClassHub::start(&layout.root, &[learner.to_owned()], PORT + 20, &[], &dir)?;
     let server = Server {
         url: format!("{}/user/{learner}", hub.url()),
         entry: Entry::HubLogin {

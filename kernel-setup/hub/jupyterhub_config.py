@@ -96,6 +96,14 @@ c.Spawner.pre_spawn_hook = prepare_home
 # the instructor's new commits and never overwrites what the learner changed.
 c.Spawner.default_url = env["COURSE_HUB_DEFAULT_URL"]
 
+# Idle servers stop (their kernels with them) after the values file's timeout, or
+# `cargo hub --idle-timeout`'s. The culler judges by the activity the hub has heard
+# of, which servers and the proxy report every 5 minutes by default: with a shorter
+# timeout they report more often, or a learner at work would look idle.
+idle_timeout = int(env.get("COURSE_HUB_IDLE_TIMEOUT") or culler["timeout"])
+activity_interval = max(5, min(300, idle_timeout // 3))
+c.JupyterHub.last_activity_interval = activity_interval
+c.Spawner.environment["JUPYTERHUB_ACTIVITY_INTERVAL"] = str(activity_interval)
 c.JupyterHub.services = [
     {
         "name": "idle-culler",
@@ -103,8 +111,8 @@ c.JupyterHub.services = [
             str(venv_bin / "python"),
             "-m",
             "jupyterhub_idle_culler",
-            f"--timeout={culler['timeout']}",
-            f"--cull-every={culler['every']}",
+            f"--timeout={idle_timeout}",
+            f"--cull-every={min(int(culler['every']), idle_timeout)}",
         ],
     }
 ]

@@ -693,6 +693,9 @@ pub struct Hub {
     /// The git repository nbgitpuller copies into each learner's home.
     pub course_repo: String,
     pub branch: String,
+    /// Seconds without activity before a learner's server stops, when not the values
+    /// file's `cull.timeout`.
+    pub idle_timeout: Option<u64>,
 }
 
 impl Hub {
@@ -766,6 +769,9 @@ impl Hub {
             .env("COURSE_HUB_VALUES", layout.hub_values())
             .env("COURSE_HUB_GIT_CONFIG", layout.hub_git_config())
             .env("COURSE_HUB_DEFAULT_URL", self.default_url());
+        if let Some(seconds) = self.idle_timeout {
+            command.env("COURSE_HUB_IDLE_TIMEOUT", seconds.to_string());
+        }
         command
     }
 }
@@ -842,6 +848,7 @@ mod tests {
             port: 8000,
             course_repo: "file:///srv/course x".into(),
             branch: "main".into(),
+            idle_timeout: None,
         };
         assert_eq!(
             hub.default_url(),

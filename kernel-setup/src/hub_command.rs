@@ -9,8 +9,7 @@ use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::Command;
 
-const USAGE: &str =
-    "usage: cargo hub --learners FILE [--ip IP] [--port PORT] [--course-repo URL] [--branch NAME]";
+const USAGE: &str = "usage: cargo hub --learners FILE [--ip IP] [--port PORT] [--course-repo URL] [--branch NAME] [--idle-timeout SECONDS]";
 
 fn usage(problem: &str) -> SetupError {
     SetupError::from(format!("cargo hub: {problem}\n{USAGE}"))
@@ -26,6 +25,7 @@ fn parse(layout: &Layout, args: &[String]) -> Result<Hub, SetupError> {
         port: 8000,
         course_repo: format!("file://{}", layout.root.display()),
         branch: String::new(),
+        idle_timeout: None,
     };
     let mut args = args.iter();
     while let Some(flag) = args.next() {
@@ -47,6 +47,21 @@ fn parse(layout: &Layout, args: &[String]) -> Result<Hub, SetupError> {
             }
             "--course-repo" => hub.course_repo = value()?,
             "--branch" => hub.branch = value()?,
+            "--idle-timeout" => {
+                let text = value()?;
+                // The culler checks at most every timeout; under 10 s it would cull a
+                // server between a learner's cells.
+                hub.idle_timeout = Some(
+                    text.parse()
+                        .ok()
+                        .filter(|seconds| *seconds >= 10)
+                        .ok_or_else(|| {
+                            usage(&format!(
+                                "--idle-timeout {text} is not a number of seconds (10 or more)"
+                            ))
+                        })?,
+                );
+            }
             other => return Err(usage(&format!("unknown argument {other}"))),
         }
     }

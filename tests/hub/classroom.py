@@ -8,13 +8,15 @@ its code cells over the kernel websocket. Learners follow an instructor: everyon
 starts the same cell within a few seconds of the others, and the next cell only once
 all have finished.
 
-Two modes, each printing one JSON document:
+Three modes, each printing one JSON document:
 
 - `class`: the classroom benchmark's measurements for one class (`cargo bench-class`):
-  per learner the server's start, each cell's seconds and status, memory (peak and
-  steady) and CPU seconds; the machine's memory.
+  per learner the server's and the kernel's start, each cell's seconds and status,
+  memory (peak and steady) and CPU seconds; the machine's memory.
 - `check`: the small class `cargo test` runs (tests/hub.rs): every learner runs a
   short notebook, then the isolation checks between the first two learners.
+- `idle`: every learner starts a server and leaves it alone; the seconds until the
+  hub's idle culler stopped it.
 """
 
 import argparse
@@ -126,15 +128,27 @@ class Learner:
             raise Failure(f"{self.name}: server start answered {response.status_code}: {response.text[:200]}")
         deadline = started + limit
         while time.monotonic() < deadline:
-            user = self.session.get(
-                f"{self.hub_url}/hub/api/users/{self.name}", timeout=30,
-                headers={"X-XSRFToken": self.xsrf("/hub/")},
-            ).json()
-            server = user.get("servers", {}).get("", {})
-            if server.get("ready"):
+            if (self.server() or {}).get("ready"):
                 return time.monotonic() - started
             time.sleep(0.3)
         raise Failure(f"{self.name}: the server was not ready within {limit} s")
+
+    def server(self):
+        """The learner's server as the hub's API describes it to the learner, or None."""
+        user = self.session.get(
+            f"{self.hub_url}/hub/api/users/{self.name}", timeout=30,
+            headers={"X-XSRFToken": self.xsrf("/hub/")},
+        ).json()
+        return user.get("servers", {}).get("")
+
+    def wait_until_stopped(self, limit):
+        """Seconds until the hub no longer lists the learner's server."""
+        started = time.monotonic()
+        while time.monotonic() - started < limit:
+            if self.server() is None:
+                return time.monotonic() - started
+            time.sleep(1)
+        raise Failure(f"{self.name}: the server was still running after {limit} s")
 
     def server_url(self, path):
         return f"{self.hub_url}/user/{self.name}{path}"
@@ -454,6 +468,26 @@ def check(args):
     return report
 
 
+# ---------------------------------------------------------------------------------
+# idle: the culler
+
+
+def idle(args):
+    """Each learner logs in, starts a server and leaves it alone; reports the seconds
+    from the server being ready until the hub's idle culler stopped it."""
+    report = {"culled_after": {}}
+    try:
+        for name in args.learners:
+            learner = Learner(args.hub, name)
+            if learner.login() != 302:
+                raise Failure(f"{name}: login refused")
+            learner.start_server()
+            report["culled_after"][name] = learner.wait_until_stopped(args.limit)
+    except Failure as e:
+        report["error"] = str(e)
+    return report
+
+
 def isolation_checks(hub_url, a, b):
     """What learner `a` gets when reaching for learner `b`'s things, and what a
     stranger gets; each value is what was observed."""
@@ -549,7 +583,7 @@ def decode_address(host):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="mode", required=True)
-    for mode in ("class", "check"):
+    for mode in ("class", "check", "idle"):
         p = sub.add_parser(mode)
         p.add_argument("--root", required=True, help="the course checkout the hub serves")
         p.add_argument("--hub", required=True, help="the hub's URL, e.g. http://127.0.0.1:8000")
@@ -560,9 +594,11 @@ def main():
     sub.choices["class"].add_argument(
         "--jitter", type=float, default=3.0,
         help="learners start each cell within this many seconds of each other")
+    sub.choices["idle"].add_argument(
+        "--limit", type=float, default=300, help="seconds to wait for the culler")
     args = parser.parse_args()
     try:
-        report = measure_class(args) if args.mode == "class" else check(args)
+        report = {"class": measure_class, "check": check, "idle": idle}[args.mode](args)
     except Failure as e:
         report = {"error": str(e)}
     print(json.dumps(report, indent=1))

@@ -33,11 +33,13 @@ pub struct ClassHub {
 
 impl ClassHub {
     /// Starts `cargo hub` in `checkout` for `learners` on `port` (and the two ports
-    /// after it); `dir` receives the learners file and the log.
+    /// after it), with `options` (e.g. `--idle-timeout 30`); `dir` receives the
+    /// learners file and the log.
     pub fn start(
         checkout: &Path,
         learners: &[String],
         port: u16,
+        options: &[&str],
         dir: &Path,
     ) -> Result<ClassHub, String> {
         fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -54,6 +56,7 @@ impl ClassHub {
             .arg("--learners")
             .arg(&file)
             .args(["--port", &port.to_string()])
+            .args(options)
             .current_dir(checkout)
             .stdin(Stdio::null())
             .stdout(log_file.try_clone().map_err(|e| e.to_string())?)

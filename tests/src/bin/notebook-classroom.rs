@@ -117,7 +117,7 @@ fn run(options: &Options) -> Result<(), String> {
     for &size in &options.sizes {
         let learners: Vec<String> = (1..=size).map(|i| format!("learner{i:02}")).collect();
         let dir = out.join(format!("class-{size}"));
-        let mut hub = ClassHub::start(&layout.root, &learners, options.port, &dir)?;
+        let mut hub = ClassHub::start(&layout.root, &learners, options.port, &[], &dir)?;
         let args = [
             "--notebook".to_owned(),
             options.notebook.clone(),
