@@ -9,8 +9,8 @@
 //! nothing running.
 //!
 //! Bad input, each a one-line error: a learner name that cannot be an account, a
-//! learner that clashes with a system account, a port in use, a hub started twice and
-//! the proxy's install missing.
+//! learner that clashes with a system account, an idle timeout under 10 s, a port in
+//! use, a hub started twice and the proxy's install missing.
 //!
 //! In Chromium, one learner logs in on the hub's page, lands in JupyterLab on their
 //! pulled copy of the course, and runs the short notebook with Run All.
@@ -371,6 +371,11 @@ fn bad_input() -> Result<(), Failed> {
         "a missing learners file",
         &["--learners", "/nonexistent/learners.txt"],
         "cannot read the learners file",
+    )?;
+    expect_error(
+        "an idle timeout that would cull between cells",
+        &["--learners", &good, "--idle-timeout", "5"],
+        "--idle-timeout 5 is not a number of seconds (10 or more)",
     )?;
     let taken = TcpListener::bind(("127.0.0.1", 0)).map_err(|e| e.to_string())?;
     let port = taken
