@@ -175,19 +175,20 @@ class RecordingClient(NotebookClient):
         self.record["outcome"] = {"kind": "running", "cell": cell_index}
         write_record(self.record, self.record_path)
         kernel_pid = self.kernel_pid()
-        async with contextlib.AsyncExitStack() as turn:
-            if builds_dependencies(cell.source):
-                try:
-                    await turn.enter_async_context(
-                        dependency_cache_lock(self.km.kernel_spec, self.timeout)
-                    )
-                except CellTimeoutError:
-                    entry["status"] = "timeout"
-                    raise
-            # The wait for the lock is not the cell's time.
-            return await self.measured_execute_cell(
-                entry, kernel_pid, cell, cell_index, execution_count, store_history
-            )
+        # Only `:dep` cells touch evcxr's cache; the wait for it is not the cell's time.
+        turn = (
+            dependency_cache_lock(self.km.kernel_spec, self.timeout)
+            if builds_dependencies(cell.source)
+            else contextlib.nullcontext()
+        )
+        try:
+            async with turn:
+                return await self.measured_execute_cell(
+                    entry, kernel_pid, cell, cell_index, execution_count, store_history
+                )
+        except CacheLockTimeout:
+            entry["status"] = "timeout"
+            raise
 
     async def measured_execute_cell(
         self, entry, kernel_pid, cell, cell_index, execution_count, store_history
