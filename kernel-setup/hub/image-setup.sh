@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The course's kernel and Jupyter stack for the single-user image (Dockerfile beside this
 # script): evcxr, the virtualenv with JupyterLab and the kernelspec, all under the
-# checkout's .local/, exactly as `cargo lab` and `cargo test` install them. tests/hub.rs
+# checkout's .local/, exactly as `cargo lab` and `cargo test` install them. course/tests/hub.rs
 # runs this script on a clean checkout and checks that the Dockerfile runs it.
 set -euo pipefail
 cd "$(dirname "$0")/../.."

@@ -1,0 +1,92 @@
+//! `solutions/workshop_420_multiprocessing.ipynb`: every version estimates π, seeded
+//! chunks are reproducible, one task per point loses to one chunk per thread, threads
+//! keep the cores busy, and the chart and the timeline are drawn.
+//!
+//! Like the topic notebook's, the timing claims compare figures of the same run, and
+//! the claim that threads run in parallel applies only when its cell had free cores.
+
+use notebook_harness::{Cell, Check, Execution, Notebook, Output, ensure};
+
+pub fn check(run: &Execution) -> Check {
+    let nb = &run.notebook;
+    for label in [
+        "Sequential value:",
+        "Better sequential value:",
+        "Bad parallel value:",
+        "Better parallel value:",
+    ] {
+        let cell = nb.cell(&format!("println!(\"{label}\");"))?;
+        let pi = cell.number_after(&format!("{label}\n"))?;
+        // Ten million points: a standard error of about 0.0005.
+        ensure((pi - std::f64::consts::PI).abs() < 0.005, || {
+            cell.describe(&format!("should estimate π within 0.005, not {pi}"))
+        })?;
+    }
+    let bad = median(nb, "let bad = timeit_stats")?;
+    let better = median(nb, "println!(\"Better parallel (8 threads):\");")?;
+    // Measured here: about 100 times slower; a busy machine slows both alike.
+    ensure(better * 5.0 < bad, || {
+        format!(
+            "one chunk per thread (8 threads, median {better} s) should beat one task per point (median {bad} s) at least 5 times"
+        )
+    })?;
+    parallel_speed_up(run)?;
+    let chart = nb.cell("speed_up_chart(")?;
+    ensure(
+        html(chart).contains("<svg") && html(chart).contains("speed-up"),
+        || chart.describe("should draw the chart of speed-ups"),
+    )?;
+    let timeline = nb.cell("Timeline::record(format!(\"10M points in {cores} chunks")?;
+    let lanes = timeline.picture()?.number("data-lanes")?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    ensure(lanes == cores, || {
+        timeline.describe(&format!(
+            "should show one lane per chunk ({cores}), not {lanes}"
+        ))
+    })
+}
+
+/// With the machine's cores free, as many threads as cores keep them busy.
+fn parallel_speed_up(run: &Execution) -> Check {
+    let cell = run.notebook.cell("(1..=2 * cores)")?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let busy = cell
+        .text()
+        .lines()
+        .find_map(|line| {
+            let rest = line.strip_prefix(&format!("{cores} threads: "))?;
+            rest.strip_suffix(" cores busy")?
+                .rsplit(' ')
+                .next()?
+                .parse::<f64>()
+                .ok()
+        })
+        .ok_or_else(|| cell.describe(&format!("should print a line for {cores} threads")))?;
+    let load = run.load_during(cell);
+    if !run.had_free_cores(cell) {
+        return Ok(());
+    }
+    ensure(busy >= 1.5, || {
+        cell.describe(&format!(
+            "{cores} threads kept {busy} cores busy with {load:.1} kept busy by other processes; expected at least 1.5"
+        ))
+    })
+}
+
+/// The median of the `timeit_stats` summary the cell printed.
+fn median(nb: &Notebook, snippet: &str) -> Result<f64, String> {
+    nb.cell(snippet)?.number_after("median ")
+}
+
+fn html(cell: &Cell) -> String {
+    cell.outputs
+        .iter()
+        .filter_map(|output| match output {
+            Output::Data(data) => data
+                .iter()
+                .find(|(mime, _)| mime == "text/html")
+                .map(|(_, html)| html.clone()),
+            _ => None,
+        })
+        .collect()
+}

@@ -1,0 +1,285 @@
+//! A class served by `cargo hub`, for the hub tests and the classroom benchmark: the
+//! hub started in a process group of its own, its simulated learners driven by
+//! `course/classroom/classroom.py` (the client: log in, start a server, pull the course, run
+//! cells over the kernel websocket), and the hub stopped as Ctrl-C stops it, with
+//! whatever outlived it reported and killed and the learners' accounts removed.
+
+use kernel_setup::{Installation, Layout, account, child_within, poll_until};
+use notebook_harness::Check;
+use serde_json::Value;
+use std::fs;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The password simulated learners choose at their first login.
+pub const PASSWORD: &str = "learner-password-1";
+/// How long a hub may take to answer, its first installation included.
+const HUB_START: Duration = Duration::from_secs(900);
+
+/// `cargo hub` serving `learners`, until [`stop`](ClassHub::stop).
+pub struct ClassHub {
+    child: Child,
+    pub port: u16,
+    pub learners: Vec<String>,
+    /// The hub's output (JupyterHub's and the proxy's log).
+    pub log: PathBuf,
+    /// Seconds from `cargo hub` to the hub's first answer.
+    pub start_seconds: f64,
+}
+
+impl ClassHub {
+    /// Starts `cargo hub` in `checkout` for `learners` on `port` (and the two ports
+    /// after it), with `options` (e.g. `--idle-timeout 30`); `dir` receives the
+    /// learners file and the log.
+    pub fn start(
+        checkout: &Path,
+        learners: &[String],
+        port: u16,
+        options: &[&str],
+        dir: &Path,
+    ) -> Result<ClassHub, String> {
+        fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        // A new class: accounts (and homes, with their evcxr caches) made afresh.
+        remove_accounts(learners)?;
+        let file = dir.join("learners.txt");
+        fs::write(&file, learners.join("\n") + "\n").map_err(|e| e.to_string())?;
+        let log = dir.join("hub.log");
+        let log_file = fs::File::create(&log).map_err(|e| e.to_string())?;
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let started = Instant::now();
+        let child = Command::new(cargo)
+            .arg("hub")
+            .arg("--learners")
+            .arg(&file)
+            .args(["--port", &port.to_string()])
+            .args(options)
+            .current_dir(checkout)
+            .stdin(Stdio::null())
+            .stdout(log_file.try_clone().map_err(|e| e.to_string())?)
+            .stderr(log_file)
+            // Its own group: stopping it reaches JupyterHub, the proxy and the servers.
+            .process_group(0)
+            .spawn()
+            .map_err(|e| format!("cannot run cargo hub: {e}"))?;
+        let mut hub = ClassHub {
+            child,
+            port,
+            learners: learners.to_vec(),
+            log,
+            start_seconds: 0.0,
+        };
+        let ready = poll_until(HUB_START, Duration::from_millis(300), || {
+            if let Ok(Some(status)) = hub.child.try_wait() {
+                return Some(Err(format!(
+                    "cargo hub exited ({status}): {}",
+                    kernel_setup::last_lines(&hub.log, 10)
+                )));
+            }
+            (http_status(port, "/hub/api") == Some(200)).then_some(Ok(()))
+        });
+        match ready {
+            Some(Ok(())) => {
+                hub.start_seconds = started.elapsed().as_secs_f64();
+                Ok(hub)
+            }
+            Some(Err(e)) => {
+                hub.stop();
+                Err(e)
+            }
+            None => {
+                hub.stop();
+                Err(format!(
+                    "the hub did not answer within {} s",
+                    HUB_START.as_secs()
+                ))
+            }
+        }
+    }
+
+    /// The base URL learners' browsers use.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The token the hub gave its proxy at this start (read from the proxy's
+    /// environment), to check that it shows nowhere.
+    pub fn proxy_token(&self) -> Option<String> {
+        let api_port = format!("--api-port {}", self.port + 2);
+        processes().into_iter().find_map(|process| {
+            if !(process.command.contains("configurable-http-proxy")
+                && process.command.contains(&api_port))
+            {
+                return None;
+            }
+            let environ = fs::read(format!("/proc/{}/environ", process.pid)).ok()?;
+            environ
+                .split(|&b| b == 0)
+                .find_map(|entry| entry.strip_prefix(b"CONFIGPROXY_AUTH_TOKEN="))
+                .map(|token| String::from_utf8_lossy(token).into_owned())
+        })
+    }
+
+    /// Runs the classroom client with `args` (after its mode) against this hub and
+    /// returns the JSON it prints.
+    pub fn client(
+        &self,
+        installation: &Installation,
+        mode: &str,
+        args: &[String],
+    ) -> Result<Value, String> {
+        let layout = &installation.layout;
+        let output = installation
+            .python()
+            .arg(layout.root.join("course/classroom/classroom.py"))
+            .arg(mode)
+            .arg("--root")
+            .arg(&layout.root)
+            .args(["--hub", &self.url(), "--learners", &self.learners.join(",")])
+            .args(args)
+            .stderr(Stdio::inherit())
+            .output()
+            .map_err(|e| format!("cannot run course/classroom/classroom.py: {e}"))?;
+        serde_json::from_slice(&output.stdout).map_err(|e| {
+            format!(
+                "course/classroom/classroom.py {mode} printed no report ({e}, {}): {}",
+                output.status,
+                String::from_utf8_lossy(&output.stdout)
+            )
+        })
+    }
+
+    /// Stops the hub as Ctrl-C does (JupyterHub stops the learners' servers and the
+    /// proxy), kills and returns whatever of it is left (processes of the learners'
+    /// accounts, the proxy), and removes the learners' accounts and homes.
+    pub fn stop(&mut self) -> Vec<String> {
+        let group = self.child.id() as i32;
+        // SAFETY: kill(2) on the process group made for the hub.
+        unsafe { libc::kill(-group, libc::SIGINT) };
+        // JupyterHub stops its idle culler first (about 30 s), then the servers.
+        let _ = child_within(&mut self.child, Duration::from_secs(150), || {});
+        let uids: Vec<u32> = self
+            .learners
+            .iter()
+            .filter_map(|l| account(l).map(|a| a.uid))
+            .collect();
+        let api_port = format!("--api-port {}", self.port + 2);
+        let mut left = Vec::new();
+        for process in processes() {
+            if uids.contains(&process.uid) || process.command.contains(&api_port) {
+                // SAFETY: kill(2) on a process this hub left behind.
+                unsafe { libc::kill(process.pid, libc::SIGKILL) };
+                left.push(process.command);
+            }
+        }
+        // SAFETY: as above; the group is gone if the hub stopped in time.
+        unsafe { libc::kill(-group, libc::SIGKILL) };
+        let _ = self.child.wait();
+        if let Err(e) = remove_accounts(&self.learners) {
+            left.push(e);
+        }
+        left
+    }
+}
+
+/// Removes the accounts and homes of `learners` that exist; `userdel` refuses while a
+/// process of the account runs, so it waits a little for killed ones to go.
+fn remove_accounts(learners: &[String]) -> Result<(), String> {
+    for learner in learners {
+        if account(learner).is_none() {
+            continue;
+        }
+        let removed = poll_until(Duration::from_secs(10), Duration::from_millis(200), || {
+            Command::new("userdel")
+                .args(["--remove", learner])
+                .output()
+                .ok()
+                .filter(|o| o.status.success())
+        });
+        if removed.is_none() || account(learner).is_some() {
+            return Err(format!(
+                "cannot remove the account {learner} (userdel failed)"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Whether the hub's log, or any file git tracks in `checkout`, shows the cookie
+/// secret or `proxy_token`.
+pub fn secrets_shown(checkout: &Layout, log: &Path, proxy_token: &str) -> Check {
+    let cookie = fs::read_to_string(checkout.hub_state().join("jupyterhub_cookie_secret"))
+        .map_err(|e| format!("the hub wrote no cookie secret: {e}"))?;
+    let log_text = fs::read_to_string(log).unwrap_or_default();
+    for (name, secret) in [
+        ("cookie secret", cookie.trim()),
+        ("proxy token", proxy_token),
+    ] {
+        if secret.len() < 16 {
+            return Err(format!(
+                "the {name} is too short to be a secret: {} characters",
+                secret.len()
+            ));
+        }
+        if log_text.contains(secret) {
+            return Err(format!("the hub's log shows the {name}"));
+        }
+        let tracked = Command::new("git")
+            .args(["grep", "-q", "-F", secret])
+            .current_dir(&checkout.root)
+            .status()
+            .is_ok_and(|s| s.success());
+        if tracked {
+            return Err(format!("the {name} is in a file git tracks"));
+        }
+    }
+    Ok(())
+}
+
+struct Process {
+    pid: i32,
+    uid: u32,
+    command: String,
+}
+
+fn processes() -> Vec<Process> {
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| {
+            let pid = entry.file_name().to_str()?.parse().ok()?;
+            let status = fs::read_to_string(entry.path().join("status")).ok()?;
+            let uid = status
+                .lines()
+                .find_map(|l| l.strip_prefix("Uid:"))?
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()?;
+            let command = fs::read_to_string(entry.path().join("cmdline"))
+                .unwrap_or_default()
+                .replace('\0', " ");
+            Some(Process { pid, uid, command })
+        })
+        .filter(|p| p.pid != std::process::id() as i32)
+        .collect()
+}
+
+/// The status code of `GET path` on 127.0.0.1:`port`, if anything answers.
+pub fn http_status(port: u16, path: &str) -> Option<u16> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).ok()?;
+    String::from_utf8_lossy(&head[9..12]).parse().ok()
+}

@@ -1,0 +1,10 @@
+//! The course's own claims and commands, on top of the notebook harness
+//! (`notebook_harness`): what each notebook must show when executed ([`claims`]), the
+//! code-along and exercise variants generated from the complete notebooks
+//! ([`variants`]), the handouts ([`handouts`]) and a class served by `cargo hub`
+//! ([`class`]), for the hub trials and the classroom benchmark.
+
+pub mod claims;
+pub mod class;
+pub mod handouts;
+pub mod variants;
