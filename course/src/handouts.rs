@@ -67,7 +67,7 @@ pub fn build(
 
     let mut built = Vec::new();
     let mut failed = Vec::new();
-    for name in notebook_harness::notebooks_under(notebooks) {
+    for name in crate::catalog::notebooks_under(notebooks) {
         if is_generated(&name) {
             continue;
         }

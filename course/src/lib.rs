@@ -4,6 +4,7 @@
 //! ([`variants`]), the handouts ([`handouts`]) and a class served by `cargo hub`
 //! ([`class`]), for the hub trials and the classroom benchmark.
 
+pub mod catalog;
 pub mod claims;
 pub mod class;
 pub mod handouts;

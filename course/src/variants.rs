@@ -37,7 +37,7 @@ pub fn variants(notebooks: &Path) -> Vec<Variant> {
     FOLDERS
         .iter()
         .flat_map(|(from, to)| {
-            notebook_harness::notebooks_under(&notebooks.join(from))
+            crate::catalog::notebooks_under(&notebooks.join(from))
                 .into_iter()
                 .map(move |name| Variant {
                     source: notebooks.join(from).join(&name),
@@ -52,7 +52,7 @@ pub fn orphans(notebooks: &Path) -> Vec<PathBuf> {
     FOLDERS
         .iter()
         .flat_map(|(from, to)| {
-            notebook_harness::notebooks_under(&notebooks.join(to))
+            crate::catalog::notebooks_under(&notebooks.join(to))
                 .into_iter()
                 .filter(move |name| !notebooks.join(from).join(name).exists())
                 .map(move |name| notebooks.join(to).join(name))

@@ -13,12 +13,13 @@
 //!
 //! Screenshots are saved to `target/browser/` whatever the outcome.
 
+use course::catalog::notebooks_under;
 use course::claims;
 use kernel_setup::{Layout, ensure};
 use libtest_mimic::{Arguments, Trial};
 use notebook_harness::browser::{Browser, PageView};
 use notebook_harness::lab::Lab;
-use notebook_harness::{BusyLoad, Check, Execution, LoadMeter, Notebook, Picture, notebooks_under};
+use notebook_harness::{BusyLoad, Check, Execution, LoadMeter, Notebook, Picture};
 use std::path::Path;
 use std::time::{Duration, Instant};
 

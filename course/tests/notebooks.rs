@@ -10,11 +10,12 @@
 //! Notebooks run one at a time (`--test-threads` defaults to 1 here): their timing
 //! lessons compare threads on this machine's cores and must not share them.
 
+use course::catalog::{check_committed_clean, notebooks_under};
 use course::claims;
 use course::variants::{is_generated, orphans, variants};
 use kernel_setup::{Layout, ensure};
 use libtest_mimic::{Arguments, Trial};
-use notebook_harness::{BusyLoad, Check, Notebook, Runner, check_committed_clean, notebooks_under};
+use notebook_harness::{BusyLoad, Check, Notebook, Runner};
 use std::path::Path;
 use std::sync::Arc;
 

@@ -2,7 +2,8 @@
 //! the page then shows, read back as a [`Notebook`] so the lessons' claims apply to it.
 
 use crate::lab::Lab;
-use crate::{Notebook, process};
+use crate::notebook::Notebook;
+use crate::process;
 use kernel_setup::child_within;
 use serde::Deserialize;
 use serde_json::{Value, json};

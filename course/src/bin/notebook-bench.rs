@@ -17,9 +17,10 @@
 //! twice. No cell can cost less than a function definition, so that median times the
 //! topic notebook's cell count is the least the kernel adds to it.
 
+use course::catalog::notebooks_under;
 use course::variants::is_generated;
 use kernel_setup::{Layout, ensure};
-use notebook_harness::{Execution, Notebook, Runner, notebooks_under};
+use notebook_harness::{Execution, Notebook, Runner};
 use serde_json::json;
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -6,10 +6,11 @@
 //! each other quickly fails here. It prints what it found and checks the notebook's
 //! claims; it is not part of `cargo test` (a topic notebook takes 10-15 minutes).
 
+use course::catalog::notebooks_under;
 use course::claims;
 use course::variants::{FOLDERS, emptied_cells};
 use kernel_setup::{Layout, ensure};
-use notebook_harness::{Notebook, Runner, notebooks_under};
+use notebook_harness::{Notebook, Runner};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;

@@ -1,0 +1,143 @@
+//! The driver's record of a run (`harness/driver/run_notebook.py` writes it, its
+//! dataclasses mirror these types), and the executed notebook it gives.
+
+use crate::notebook::{Notebook, Output};
+use serde::Deserialize;
+use serde_json::Value;
+use std::path::Path;
+
+/// The driver's record of a run.
+#[derive(Debug, Deserialize)]
+pub(super) struct Record {
+    pub outcome: Outcome,
+    pub cells: Vec<CellRecord>,
+    /// The cell before which the kernel was restarted, if it was.
+    #[serde(default)]
+    pub restarted_before: Option<usize>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub(super) enum Outcome {
+    Starting,
+    Running {
+        cell: usize,
+    },
+    Completed,
+    KernelFailedToStart {
+        message: String,
+    },
+    CellError {
+        cell: usize,
+    },
+    CellTimeout {
+        cell: usize,
+        timeout_seconds: u64,
+        /// The lock the cell waited for instead of running (see `dependency_cache_lock`
+        /// in the driver).
+        #[serde(default)]
+        waiting_for: Option<String>,
+    },
+    DeadKernel {
+        cell: Option<usize>,
+        message: String,
+    },
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct CellRecord {
+    index: usize,
+    seconds: Option<f64>,
+    other_load: Option<f64>,
+    outputs: Vec<Value>,
+}
+
+impl Record {
+    /// The record at `path`, or why there is none to read.
+    pub fn read(path: &Path) -> Result<Record, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+        serde_json::from_str(&text).map_err(|e| e.to_string())
+    }
+
+    /// The source notebook with what the driver recorded for each executed cell.
+    pub fn apply_to(&self, mut notebook: Notebook) -> Result<Notebook, String> {
+        for executed in &self.cells {
+            let cell = notebook
+                .cells
+                .get_mut(executed.index)
+                .ok_or_else(|| format!("cell {} is not in the notebook", executed.index))?;
+            cell.outputs = executed
+                .outputs
+                .iter()
+                .cloned()
+                .map(Output::from_json)
+                .collect::<Result<_, _>>()
+                .map_err(|e| format!("cell {}: {e}", executed.index))?;
+            cell.seconds = executed.seconds;
+            cell.other_load = executed.other_load;
+        }
+        Ok(notebook)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_every_outcome_of_the_driver() {
+        for (json, expected) in [
+            (r#"{"kind": "completed"}"#, "Completed"),
+            (r#"{"kind": "running", "cell": 3}"#, "Running"),
+            (r#"{"kind": "cell_error", "cell": 2}"#, "CellError"),
+            (
+                r#"{"kind": "cell_timeout", "cell": 1, "timeout_seconds": 30}"#,
+                "CellTimeout",
+            ),
+            (
+                r#"{"kind": "dead_kernel", "cell": null, "message": "gone"}"#,
+                "DeadKernel",
+            ),
+            (
+                r#"{"kind": "kernel_failed_to_start", "message": "no such file"}"#,
+                "KernelFailedToStart",
+            ),
+        ] {
+            let record: Record =
+                serde_json::from_str(&format!(r#"{{"outcome": {json}, "cells": []}}"#)).unwrap();
+            assert!(
+                format!("{:?}", record.outcome).starts_with(expected),
+                "{json}"
+            );
+        }
+        let unknown = r#"{"outcome": {"kind": "exploded"}, "cells": []}"#;
+        assert!(serde_json::from_str::<Record>(unknown).is_err());
+    }
+
+    #[test]
+    fn the_record_fills_in_outputs_times_and_load() {
+        let nb = notebook(
+            r#"{"cell_type": "markdown", "metadata": {}, "source": "Title"},
+               {"cell_type": "code", "metadata": {}, "source": "1 + 1", "outputs": [], "execution_count": null}"#,
+        );
+        let record: Record = serde_json::from_str(
+            r#"{"outcome": {"kind": "completed"}, "cells": [{"index": 1, "status": "ok",
+                "seconds": 0.5, "other_load": 0.25, "outputs": [
+                {"output_type": "execute_result", "execution_count": 1, "metadata": {},
+                 "data": {"text/plain": "2"}}]}]}"#,
+        )
+        .unwrap();
+        let executed = record.apply_to(nb).unwrap();
+        let cell = &executed.cells[1];
+        assert_eq!(cell.number().unwrap(), 2.0);
+        assert_eq!((cell.seconds, cell.other_load), (Some(0.5), Some(0.25)));
+    }
+
+    fn notebook(cells: &str) -> Notebook {
+        Notebook::parse(
+            Path::new("t.ipynb"),
+            &format!(r##"{{"cells": [{cells}], "metadata": {{}}, "nbformat": 4}}"##),
+        )
+        .unwrap()
+    }
+}
