@@ -56,6 +56,8 @@ mod pep_site;
 mod processes;
 mod random;
 mod simulate;
+#[cfg(test)]
+mod test_support;
 pub mod timeline;
 mod timing;
 
@@ -74,17 +76,3 @@ pub use timeline::{Activity, Lane, Recorded, Span, Timeline};
 pub use timing::{ANNOUNCE_FROM_SECONDS, Timings, process_cpu_seconds, timeit, timeit_stats};
 #[cfg(feature = "http")]
 pub use ureq;
-
-#[cfg(test)]
-mod test_support {
-    use std::thread;
-    use std::time::Duration;
-
-    /// Up to half a millisecond, sometimes: enough to shuffle how threads interleave
-    /// in the property tests.
-    pub fn jitter() {
-        if crate::random() < 0.3 {
-            thread::sleep(Duration::from_micros((crate::random() * 500.0) as u64));
-        }
-    }
-}

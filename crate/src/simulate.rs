@@ -20,7 +20,7 @@ use std::time::Duration;
 /// assert!(slept.as_secs_f64() >= 0.01 && slept.as_secs_f64() < 0.02);
 /// ```
 pub fn simulate_processing_time(delta_time: f64) -> Duration {
-    let duration = processing_time(delta_time, crate::random());
+    let duration = processing_time(delta_time, crate::random::random());
     thread::sleep(duration);
     duration
 }

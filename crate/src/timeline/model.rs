@@ -1,6 +1,5 @@
 //! A timeline as data: lanes of spans, and what can be read off them.
 
-use super::svg::Svg;
 use std::borrow::Cow;
 use std::fmt::{self, Write as _};
 use std::time::Duration;
@@ -153,19 +152,6 @@ impl Timeline {
             let _ = write!(text, ", {} spans not recorded", self.dropped);
         }
         text
-    }
-
-    /// The picture as a standalone SVG document.
-    pub fn to_svg(&self) -> String {
-        Svg::new(self).render()
-    }
-
-    /// Shows the timeline as a picture when it is the value of a notebook cell.
-    pub fn evcxr_display(&self) {
-        println!(
-            "EVCXR_BEGIN_CONTENT image/svg+xml\n{}\nEVCXR_END_CONTENT",
-            self.to_svg()
-        );
     }
 }
 

@@ -17,7 +17,22 @@ const PALETTE: [&str; 10] = [
     "#ff9da7", "#bab0ac",
 ];
 
-pub(super) struct Svg<'a> {
+impl Timeline {
+    /// The picture as a standalone SVG document.
+    pub fn to_svg(&self) -> String {
+        Svg::new(self).render()
+    }
+
+    /// Shows the timeline as a picture when it is the value of a notebook cell.
+    pub fn evcxr_display(&self) {
+        println!(
+            "EVCXR_BEGIN_CONTENT image/svg+xml\n{}\nEVCXR_END_CONTENT",
+            self.to_svg()
+        );
+    }
+}
+
+struct Svg<'a> {
     timeline: &'a Timeline,
     /// Colour index of each label, in order of first appearance.
     colours: HashMap<&'a str, usize>,
@@ -29,7 +44,7 @@ pub(super) struct Svg<'a> {
 }
 
 impl<'a> Svg<'a> {
-    pub(super) fn new(timeline: &'a Timeline) -> Svg<'a> {
+    fn new(timeline: &'a Timeline) -> Svg<'a> {
         let mut colours = HashMap::new();
         let mut legend = Vec::new();
         for span in timeline.lanes.iter().flat_map(|l| &l.spans) {
@@ -69,7 +84,7 @@ impl<'a> Svg<'a> {
         PALETTE[self.colours.get(label).copied().unwrap_or(0) % PALETTE.len()]
     }
 
-    pub(super) fn render(mut self) -> String {
+    fn render(mut self) -> String {
         let t = self.timeline;
         let lanes_bottom = TOP + self.lane_height * t.lanes.len() as f64;
         let legend_rows = self.legend.len().div_ceil(4).max(1) as f64;

@@ -137,9 +137,9 @@ fn spans_beyond_the_limit_are_counted() {
 #[test]
 fn every_span_of_many_threads_lands_in_its_own_lane() {
     for trial in 0..25 {
-        let threads = crate::randint(1, 12) as usize;
+        let threads = crate::random::randint(1, 12) as usize;
         let spans_per_thread: Vec<usize> = (0..threads)
-            .map(|_| crate::randint(0, 30) as usize)
+            .map(|_| crate::random::randint(0, 30) as usize)
             .collect();
         let timeline = record("random", || {
             thread::scope(|s| {
