@@ -1,6 +1,8 @@
 //! Visible progress for the long installation steps.
 
-use crate::{Result, SetupError};
+use crate::error::{Result, SetupError};
+use crate::log::last_lines;
+use crate::wait::child_within;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -27,6 +29,7 @@ struct Activity {
 }
 
 impl Step {
+    /// Announces the step: what it does and how long that usually takes.
     pub fn start(title: &str, typical: &str) -> Step {
         eprintln!("kernel-setup: {title} ({typical})...");
         Step {
@@ -38,7 +41,7 @@ impl Step {
     /// Runs `command` to completion within `limit`, its output going to `log`.
     pub fn run(&self, mut command: Command, log: &Path, limit: Duration) -> Result<()> {
         let log_file = File::create(log).map_err(|e| {
-            SetupError(format!(
+            SetupError::new(format!(
                 "kernel-setup: cannot create {}: {e}",
                 log.display()
             ))
@@ -50,7 +53,7 @@ impl Step {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .map_err(|e| SetupError(format!("kernel-setup: cannot start {command:?}: {e}")))?;
+            .map_err(|e| SetupError::new(format!("kernel-setup: cannot start {command:?}: {e}")))?;
         let readers = [
             child
                 .stdout
@@ -82,7 +85,7 @@ impl Step {
         .collect::<Vec<_>>();
         let step_started = Instant::now();
         let mut next_report = step_started + HEARTBEAT;
-        let status = crate::child_within(&mut child, limit, || {
+        let status = child_within(&mut child, limit, || {
             if Instant::now() >= next_report {
                 let a = activity.lock().unwrap();
                 let counted = if a.compiled > 0 {
@@ -98,11 +101,11 @@ impl Step {
                 next_report += HEARTBEAT;
             }
         })
-        .map_err(|e| SetupError(format!("kernel-setup: {e}")))?;
+        .map_err(|e| SetupError::new(format!("kernel-setup: {e}")))?;
         let Some(status) = status else {
             let _ = child.kill();
             let _ = child.wait();
-            return Err(SetupError(format!(
+            return Err(SetupError::new(format!(
                 "kernel-setup: {} did not finish within {} min; see {} (the next run resumes)",
                 self.title,
                 limit.as_secs() / 60,
@@ -115,14 +118,15 @@ impl Step {
         if status.success() {
             return Ok(());
         }
-        Err(SetupError(format!(
+        Err(SetupError::new(format!(
             "kernel-setup: {} failed ({status}); last lines of {}:\n{}",
             self.title,
             log.display(),
-            crate::last_lines(log, 15)
+            last_lines(log, 15)
         )))
     }
 
+    /// Says that the step finished, and how long it took.
     pub fn done(&self) {
         eprintln!("kernel-setup: done in {}", elapsed(self.started));
     }

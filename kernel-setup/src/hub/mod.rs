@@ -1,0 +1,25 @@
+//! A class on one machine: JupyterHub (`cargo hub`) with one system account per
+//! learner, as The Littlest JupyterHub does it.
+//!
+//! [`ensure_hub`] adds to an [`Installation`] what a hub needs: the pinned JupyterHub,
+//! idle culler, nbgitpuller and first-use authenticator (in the same virtualenv as
+//! JupyterLab), the pinned configurable-http-proxy (npm, `.local/hub/proxy`), a Rust
+//! toolchain and a crate registry every learner account can read, and the kernelspec
+//! learners' servers find. [`Hub::command`] is the `jupyterhub` command for a list of
+//! learners, after [`ensure_learner`] made their accounts.
+//!
+//! The modules, one concern each: [`paths`] (where the hub's files are), [`install`]
+//! (its virtualenv, proxy and git configuration), [`toolchain`] (the Rust toolchain
+//! and crate registry learners use), [`kernelspec`] (the kernel learners' servers
+//! start), [`seed`] (the warm evcxr cache new learners start with), [`learners`] (the
+//! learners file), [`accounts`] (their system accounts) and [`server`] (the
+//! `jupyterhub` command).
+
+pub(crate) mod accounts;
+pub(crate) mod install;
+pub(crate) mod kernelspec;
+pub(crate) mod learners;
+pub(crate) mod paths;
+pub(crate) mod seed;
+pub(crate) mod server;
+pub(crate) mod toolchain;

@@ -1,0 +1,153 @@
+//! One hub: its learners and addresses, the checks before it starts, and the
+//! `jupyterhub` command that serves them.
+
+use crate::error::{Result, SetupError};
+use crate::layout::Layout;
+use crate::permissions::{readable_by_all, running_as_root};
+use std::process::Command;
+
+/// Whether this machine and checkout can serve a class at all: the hub runs as root,
+/// and learners' accounts must be able to read the checkout.
+pub fn can_serve_from(layout: &Layout) -> Result<()> {
+    if !running_as_root() {
+        return Err(SetupError::new(
+            "cargo hub: run it as root (sudo): it creates a system account per learner and starts each learner's server as that account",
+        ));
+    }
+    if !readable_by_all(&layout.root).unwrap_or(false) {
+        return Err(SetupError::new(format!(
+            "cargo hub: learners' accounts cannot read this checkout ({}); clone the course where every account can read it, e.g. under /opt or /srv",
+            layout.root.display()
+        )));
+    }
+    Ok(())
+}
+
+/// The settings of one hub.
+#[derive(Debug, Clone)]
+pub struct Hub {
+    /// The learners' account names.
+    pub learners: Vec<String>,
+    /// The address learners' browsers use (127.0.0.1 unless told otherwise).
+    pub ip: String,
+    /// The proxy's public port; the hub's API uses the next one, the proxy's API the one
+    /// after.
+    pub port: u16,
+    /// The git repository nbgitpuller copies into each learner's home.
+    pub course_repo: String,
+    /// The branch of `course_repo` learners get.
+    pub branch: String,
+    /// Seconds without activity before a learner's server stops, when not the values
+    /// file's `cull.timeout`.
+    pub idle_timeout: Option<u64>,
+}
+
+impl Hub {
+    /// The three ports the hub listens on.
+    pub fn ports(&self) -> [u16; 3] {
+        [self.port, self.port + 1, self.port + 2]
+    }
+
+    /// Checks what would stop the hub from serving its learners, in a line each.
+    pub fn check(&self, layout: &Layout) -> Result<()> {
+        can_serve_from(layout)?;
+        for port in self.ports() {
+            let address = if port == self.port {
+                self.ip.as_str()
+            } else {
+                "127.0.0.1"
+            };
+            if let Err(e) = std::net::TcpListener::bind((address, port)) {
+                return Err(SetupError::new(format!(
+                    "cargo hub: port {port} on {address} is not free ({e}); the hub needs ports {}-{}: choose others with --port",
+                    self.port,
+                    self.port + 2
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The nbgitpuller link every learner's server opens at: the course pulled into
+    /// `~/concurrency-course`, then the code-along notebooks.
+    pub fn default_url(&self) -> String {
+        let query = [
+            ("repo", self.course_repo.as_str()),
+            ("branch", self.branch.as_str()),
+            ("targetpath", "concurrency-course"),
+            ("urlpath", "lab/tree/concurrency-course/notebooks/codealong"),
+        ];
+        let query: Vec<String> = query
+            .iter()
+            .map(|(key, value)| format!("{key}={}", percent_encode(value)))
+            .collect();
+        format!("/git-pull?{}", query.join("&"))
+    }
+
+    /// `jupyterhub` for this class, to run in the hub's state folder.
+    pub fn command(&self, layout: &Layout) -> Command {
+        let bin = layout.hub_venv().join("bin");
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let paths = std::iter::once(bin.clone()).chain(std::env::split_paths(&path));
+        let mut command = Command::new(bin.join("jupyterhub"));
+        command
+            .env(
+                "PATH",
+                std::env::join_paths(paths).expect("PATH entries are valid"),
+            )
+            .env("JUPYTER_PATH", layout.hub_jupyter_path())
+            .env("JUPYTER_PLATFORM_DIRS", "1")
+            .env_remove("PYTHONHOME")
+            .arg("--config")
+            .arg(layout.hub_files().join("jupyterhub_config.py"))
+            .current_dir(layout.hub_state())
+            .env("COURSE_HUB_STATE", layout.hub_state())
+            .env("COURSE_HUB_VENV", layout.hub_venv())
+            .env("COURSE_HUB_LEARNERS", self.learners.join(","))
+            .env("COURSE_HUB_IP", &self.ip)
+            .env("COURSE_HUB_PORT", self.port.to_string())
+            .env("COURSE_HUB_PROXY", layout.proxy())
+            .env("COURSE_HUB_TOOLCHAIN", layout.hub_toolchain())
+            .env("COURSE_HUB_CARGO_HOME", layout.hub_cargo_home())
+            .env("COURSE_HUB_JUPYTER_PATH", layout.hub_jupyter_path())
+            .env("COURSE_HUB_VALUES", layout.hub_values())
+            .env("COURSE_HUB_GIT_CONFIG", layout.hub_git_config())
+            .env("COURSE_HUB_DEFAULT_URL", self.default_url());
+        if let Some(seconds) = self.idle_timeout {
+            command.env("COURSE_HUB_IDLE_TIMEOUT", seconds.to_string());
+        }
+        command
+    }
+}
+
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pull_link_encodes_the_repository() {
+        let hub = Hub {
+            learners: vec!["alice".into()],
+            ip: "127.0.0.1".into(),
+            port: 8000,
+            course_repo: "file:///srv/course x".into(),
+            branch: "main".into(),
+            idle_timeout: None,
+        };
+        assert_eq!(
+            hub.default_url(),
+            "/git-pull?repo=file%3A%2F%2F%2Fsrv%2Fcourse%20x&branch=main&targetpath=concurrency-course&urlpath=lab%2Ftree%2Fconcurrency-course%2Fnotebooks%2Fcodealong"
+        );
+    }
+}
