@@ -6,6 +6,7 @@
 
 use kernel_setup::{Installation, Layout, account, child_within, poll_until};
 use notebook_harness::Check;
+use notebook_harness::process::processes;
 use serde_json::Value;
 use std::fs;
 use std::io::{Read, Write};
@@ -109,18 +110,12 @@ impl ClassHub {
     /// environment), to check that it shows nowhere.
     pub fn proxy_token(&self) -> Option<String> {
         let api_port = format!("--api-port {}", self.port + 2);
-        processes().into_iter().find_map(|process| {
-            if !(process.command.contains("configurable-http-proxy")
-                && process.command.contains(&api_port))
-            {
-                return None;
-            }
-            let environ = fs::read(format!("/proc/{}/environ", process.pid)).ok()?;
-            environ
-                .split(|&b| b == 0)
-                .find_map(|entry| entry.strip_prefix(b"CONFIGPROXY_AUTH_TOKEN="))
-                .map(|token| String::from_utf8_lossy(token).into_owned())
-        })
+        processes()
+            .into_iter()
+            .filter(|p| {
+                p.command.contains("configurable-http-proxy") && p.command.contains(&api_port)
+            })
+            .find_map(|proxy| proxy.env("CONFIGPROXY_AUTH_TOKEN"))
     }
 
     /// Runs the classroom client with `args` (after its mode) against this hub and
@@ -168,7 +163,8 @@ impl ClassHub {
             .collect();
         let api_port = format!("--api-port {}", self.port + 2);
         let mut left = Vec::new();
-        for process in processes() {
+        let us = std::process::id() as i32;
+        for process in processes().into_iter().filter(|p| p.pid != us) {
             if uids.contains(&process.uid) || process.command.contains(&api_port) {
                 // SAFETY: kill(2) on a process this hub left behind.
                 unsafe { libc::kill(process.pid, libc::SIGKILL) };
@@ -237,37 +233,6 @@ pub fn secrets_shown(checkout: &Layout, log: &Path, proxy_token: &str) -> Check 
         }
     }
     Ok(())
-}
-
-struct Process {
-    pid: i32,
-    uid: u32,
-    command: String,
-}
-
-fn processes() -> Vec<Process> {
-    let Ok(entries) = fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .flatten()
-        .filter_map(|entry| {
-            let pid = entry.file_name().to_str()?.parse().ok()?;
-            let status = fs::read_to_string(entry.path().join("status")).ok()?;
-            let uid = status
-                .lines()
-                .find_map(|l| l.strip_prefix("Uid:"))?
-                .split_whitespace()
-                .next()?
-                .parse()
-                .ok()?;
-            let command = fs::read_to_string(entry.path().join("cmdline"))
-                .unwrap_or_default()
-                .replace('\0', " ");
-            Some(Process { pid, uid, command })
-        })
-        .filter(|p| p.pid != std::process::id() as i32)
-        .collect()
 }
 
 /// The status code of `GET path` on 127.0.0.1:`port`, if anything answers.

@@ -4,14 +4,32 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-struct Process {
-    pid: i32,
-    parent: i32,
-    /// `JUPYTER_RUNTIME_DIR` in its environment: the notebook run it belongs to.
-    runtime_dir: Option<PathBuf>,
+/// A running process, as `/proc` describes it.
+#[derive(Debug, Clone)]
+pub struct Process {
+    pub pid: i32,
+    pub parent: i32,
+    /// Its real user id.
+    pub uid: u32,
+    /// Its command line, arguments separated by spaces.
+    pub command: String,
 }
 
-fn processes() -> Vec<Process> {
+impl Process {
+    /// The value of `name` in its environment (readable for this user's processes, or
+    /// as root).
+    pub fn env(&self, name: &str) -> Option<String> {
+        let environ = fs::read(format!("/proc/{}/environ", self.pid)).ok()?;
+        let prefix = format!("{name}=");
+        environ
+            .split(|&b| b == 0)
+            .find_map(|entry| entry.strip_prefix(prefix.as_bytes()))
+            .map(|value| String::from_utf8_lossy(value).into_owned())
+    }
+}
+
+/// Every process running now, this one included.
+pub fn processes() -> Vec<Process> {
     let Ok(entries) = fs::read_dir("/proc") else {
         return Vec::new();
     };
@@ -22,15 +40,22 @@ fn processes() -> Vec<Process> {
             // The command name in parentheses may hold spaces; fields resume after ')'.
             let after_name = &stat[stat.rfind(')')? + 2..];
             let parent = after_name.split_whitespace().nth(1)?.parse().ok()?;
-            let environ = fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
-            let runtime_dir = environ
-                .split(|&b| b == 0)
-                .find_map(|entry| entry.strip_prefix(b"JUPYTER_RUNTIME_DIR="))
-                .map(|dir| PathBuf::from(String::from_utf8_lossy(dir).into_owned()));
+            let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+            let uid = status
+                .lines()
+                .find_map(|l| l.strip_prefix("Uid:"))?
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()?;
+            let command = fs::read_to_string(format!("/proc/{pid}/cmdline"))
+                .unwrap_or_default()
+                .replace('\0', " ");
             Some(Process {
                 pid,
                 parent,
-                runtime_dir,
+                uid,
+                command,
             })
         })
         .collect()
@@ -98,12 +123,14 @@ pub fn processes_of_runs(runtime_root: &Path, run: impl Fn(&str) -> bool) -> Vec
     processes()
         .into_iter()
         .filter(|p| {
-            p.runtime_dir.as_deref().is_some_and(|dir| {
-                dir.parent() == Some(runtime_root)
-                    && dir
-                        .file_name()
-                        .is_some_and(|name| run(&name.to_string_lossy()))
-            })
+            p.env("JUPYTER_RUNTIME_DIR")
+                .map(PathBuf::from)
+                .is_some_and(|dir| {
+                    dir.parent() == Some(runtime_root)
+                        && dir
+                            .file_name()
+                            .is_some_and(|name| run(&name.to_string_lossy()))
+                })
         })
         .map(|p| p.pid)
         .collect()
