@@ -8,4 +8,5 @@ pub mod catalog;
 pub mod claims;
 pub mod class;
 pub mod handouts;
+pub mod setup;
 pub mod variants;

@@ -15,7 +15,8 @@
 
 use course::catalog::notebooks_under;
 use course::claims;
-use kernel_setup::{Layout, ensure};
+use course::setup;
+use kernel_setup::Layout;
 use libtest_mimic::{Arguments, Trial};
 use notebook_harness::browser::{Browser, PageView};
 use notebook_harness::lab::Lab;
@@ -85,7 +86,7 @@ fn show_in_lab<T>(
     test: Option<&str>,
     show: impl FnOnce(&Browser, &Lab, &Notebook, &Path) -> Result<T, String>,
 ) -> Result<Shown<T>, String> {
-    ensure(layout).map_err(|e| e.to_string())?;
+    setup::installation(layout)?;
     let browser = Browser::ensure(&layout.root)?;
     let path = layout.notebooks().join(name);
     let committed = Notebook::load(&path)?;

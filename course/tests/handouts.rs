@@ -2,8 +2,9 @@
 //! (the harness's fixtures `passes` and `compile_error`): it exits non-zero naming that
 //! notebook and cell, and still builds the other's handouts.
 
+use course::setup;
 use course::variants::Variant;
-use kernel_setup::{Layout, ensure};
+use kernel_setup::Layout;
 use libtest_mimic::{Arguments, Trial};
 use std::path::Path;
 
@@ -13,7 +14,7 @@ fn main() {
         "handouts_build_the_rest_and_name_what_failed",
         || {
             let layout = Layout::of_this_checkout();
-            ensure(&layout).map_err(|e| e.to_string())?;
+            setup::installation(&layout)?;
             Ok(handouts_with_a_failing_notebook(
                 &notebook_harness::fixtures(),
                 &layout.root.join("target/handouts-fixture"),

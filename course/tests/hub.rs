@@ -27,7 +27,8 @@
 //! trials are ignored, and say so.
 
 use course::class::{self, ClassHub, PASSWORD};
-use kernel_setup::{Layout, ensure};
+use course::setup;
+use kernel_setup::Layout;
 use libtest_mimic::{Arguments, Failed, Trial};
 use notebook_harness::Notebook;
 use notebook_harness::browser::{Browser, Entry, Server};
@@ -87,7 +88,7 @@ fn work_dir(name: &str) -> PathBuf {
 
 fn small_class() -> Result<(), String> {
     let layout = Layout::of_this_checkout();
-    let installation = ensure(&layout).map_err(|e| e.to_string())?;
+    let installation = setup::installation(&layout)?;
     let out = work_dir("class");
     let learners = vec!["classcheck-a".to_owned(), "classcheck-b".to_owned()];
     let mut hub = ClassHub::start(&layout.root, &learners, PORT, &[], &out)?;
@@ -261,7 +262,7 @@ fn check_isolation(checks: &Value, layout: &Layout, problems: &mut Vec<String>) 
 /// The Zero to JupyterHub values file, parsed by PyYAML (as the local hub's config
 /// reads it).
 fn values(layout: &Layout) -> Result<Value, String> {
-    let installation = ensure(layout).map_err(|e| e.to_string())?;
+    let installation = setup::installation(layout)?;
     let output = installation
         .python()
         .args([
@@ -344,7 +345,7 @@ fn learners_file(dir: &Path, name: &str, text: &str) -> String {
 
 fn bad_input() -> Result<(), Failed> {
     let layout = Layout::of_this_checkout();
-    let installation = ensure(&layout).map_err(|e| e.to_string())?;
+    let installation = setup::installation(&layout)?;
     kernel_setup::ensure_hub(&installation).map_err(|e| e.to_string())?;
     let dir = work_dir("bad-input");
     let good = learners_file(&dir, "good.txt", "classcheck-a\n");
@@ -439,7 +440,7 @@ fn image_recipe() -> Result<(), String> {
         return Err("the Dockerfile should copy the course to /opt/course".to_owned());
     }
     // This checkout's evcxr build folder seeds the clone's.
-    ensure(&layout).map_err(|e| e.to_string())?;
+    setup::installation(&layout)?;
     let clone = layout.root.join("target/hub/image-checkout");
     let _ = fs::remove_dir_all(&clone);
     run(Command::new("git")
@@ -530,7 +531,7 @@ const IDLE_TIMEOUT: f64 = 30.0;
 /// (it checks once per timeout), with everything of the learner's gone.
 fn idle_server() -> Result<(), String> {
     let layout = Layout::of_this_checkout();
-    let installation = ensure(&layout).map_err(|e| e.to_string())?;
+    let installation = setup::installation(&layout)?;
     let dir = work_dir("idle");
     let learner = "classcheck-d";
     let timeout = format!("{IDLE_TIMEOUT}");
@@ -572,7 +573,7 @@ fn idle_server() -> Result<(), String> {
 /// in their own copy of the course.
 fn in_chromium() -> Result<(), String> {
     let layout = Layout::of_this_checkout();
-    ensure(&layout).map_err(|e| e.to_string())?;
+    setup::installation(&layout)?;
     let browser = Browser::ensure(&layout.root)?;
     let dir = work_dir("browser");
     let learner = "classcheck-c";

@@ -12,8 +12,9 @@
 
 use course::catalog::{check_committed_clean, notebooks_under};
 use course::claims;
+use course::setup;
 use course::variants::{is_generated, orphans, variants};
-use kernel_setup::{Layout, ensure};
+use kernel_setup::Layout;
 use libtest_mimic::{Arguments, Trial};
 use notebook_harness::{BusyLoad, Check, Notebook, Runner};
 use std::path::Path;
@@ -28,11 +29,7 @@ fn main() {
     let runner = if args.list {
         None
     } else {
-        Some(
-            ensure(&layout)
-                .map(|i| Arc::new(Runner::new(i)))
-                .map_err(|e| e.to_string()),
-        )
+        Some(setup::installation(&layout).map(|i| Arc::new(Runner::new(i))))
     };
 
     let mut trials = Vec::new();

@@ -18,8 +18,9 @@
 //! topic notebook's cell count is the least the kernel adds to it.
 
 use course::catalog::notebooks_under;
+use course::setup;
 use course::variants::is_generated;
-use kernel_setup::{Layout, ensure};
+use kernel_setup::Layout;
 use notebook_harness::{Execution, Notebook, Runner};
 use serde_json::json;
 use std::fs;
@@ -43,12 +44,8 @@ fn main() -> ExitCode {
         }
     }
     let layout = Layout::of_this_checkout();
-    let installation = match ensure(&layout) {
-        Ok(installation) => installation,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::FAILURE;
-        }
+    let Some(installation) = setup::installation_or_report(&layout) else {
+        return ExitCode::FAILURE;
     };
     let mut runner = Runner::new(installation);
     runner.output_dir = layout.root.join("target").join("bench");

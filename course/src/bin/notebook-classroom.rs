@@ -19,7 +19,8 @@
 //! reports go to `target/classroom/`.
 
 use course::class::ClassHub;
-use kernel_setup::{Layout, ensure};
+use course::setup;
+use kernel_setup::Layout;
 use notebook_harness::Notebook;
 use serde_json::{Value, json};
 use std::fs;
@@ -97,7 +98,7 @@ fn main() -> ExitCode {
 
 fn run(options: &Options) -> Result<(), String> {
     let layout = Layout::of_this_checkout();
-    let installation = ensure(&layout).map_err(|e| e.to_string())?;
+    let installation = setup::installation(&layout)?;
     let notebook = Notebook::load(&layout.root.join(&options.notebook))?;
     let sources: Vec<&str> = notebook.code_cells().map(|c| c.source.as_str()).collect();
     let dep_cell = sources

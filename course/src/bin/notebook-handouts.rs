@@ -5,7 +5,8 @@
 //! naming each notebook that failed to execute, when any did.
 
 use course::handouts;
-use kernel_setup::{Layout, ensure};
+use course::setup;
+use kernel_setup::Layout;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -34,12 +35,8 @@ fn main() -> ExitCode {
         );
         return ExitCode::from(2);
     }
-    let installation = match ensure(&layout) {
-        Ok(installation) => installation,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::FAILURE;
-        }
+    let Some(installation) = setup::installation_or_report(&layout) else {
+        return ExitCode::FAILURE;
     };
     match handouts::build(&installation, &notebooks, &layout.root.join("crate"), &out) {
         Ok(built) if built.failed.is_empty() => {

@@ -8,8 +8,9 @@
 
 use course::catalog::notebooks_under;
 use course::claims;
+use course::setup;
 use course::variants::{FOLDERS, emptied_cells};
-use kernel_setup::{Layout, ensure};
+use kernel_setup::Layout;
 use notebook_harness::{Notebook, Runner};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -52,12 +53,8 @@ fn main() -> ExitCode {
         );
         return ExitCode::from(2);
     }
-    let installation = match ensure(&layout) {
-        Ok(installation) => installation,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::FAILURE;
-        }
+    let Some(installation) = setup::installation_or_report(&layout) else {
+        return ExitCode::FAILURE;
     };
     let mut failed = 0;
     for name in &names {
