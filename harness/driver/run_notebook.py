@@ -17,10 +17,17 @@ each of those cells, as an instructor typing them live would (`cargo rehearse`).
 
 The record is rewritten before each cell with the outcome `running`, so that a run
 killed from outside (the whole-notebook timeout) still says which cell it was in.
-Each executed cell carries its status, outputs, wall time and `other_load`: the cores
-that processes other than this driver and its kernel kept busy while it ran, so that a
-timing claim can tell a slow lesson from a burst of load during that very cell.
+Each executed cell carries its outputs, wall time and the raw figures of the load
+meanwhile: the machine's CPU tick counters (/proc/stat) and the CPU seconds of this
+driver and its kernel. The harness computes from them the cores other processes kept
+busy during that very cell (harness/src/load.rs owns the formula), so that a timing
+claim can tell a slow lesson from a burst of load.
+
+The record's types mirror the harness's (`Record`, `Outcome`, `CellRecord` in
+harness/src/runner/record.rs); field names are the JSON's.
 """
+
+from __future__ import annotations
 
 import argparse
 import asyncio
@@ -29,26 +36,95 @@ import fcntl
 import json
 import os
 import resource
-import sys
 import time
+from collections.abc import AsyncIterator
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
 
 import nbformat
+from jupyter_client.asynchronous.client import AsyncKernelClient
+from jupyter_client.kernelspec import KernelSpec
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 from nbclient.util import ensure_async
+from nbformat import NotebookNode
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def machine_busy_seconds():
-    """CPU seconds all cores have spent busy since boot, steal time included."""
+@dataclass
+class Starting:
+    kind: Literal["starting"] = "starting"
+
+
+@dataclass
+class Running:
+    cell: int
+    kind: Literal["running"] = "running"
+
+
+@dataclass
+class Completed:
+    kind: Literal["completed"] = "completed"
+
+
+@dataclass
+class KernelFailedToStart:
+    message: str
+    kind: Literal["kernel_failed_to_start"] = "kernel_failed_to_start"
+
+
+@dataclass
+class CellError:
+    cell: int
+    kind: Literal["cell_error"] = "cell_error"
+
+
+@dataclass
+class CellTimeout:
+    cell: int
+    timeout_seconds: int
+    # The lock the cell waited for instead of running (see `dependency_cache_lock`).
+    waiting_for: str | None
+    kind: Literal["cell_timeout"] = "cell_timeout"
+
+
+@dataclass
+class DeadKernel:
+    cell: int | None
+    message: str
+    kind: Literal["dead_kernel"] = "dead_kernel"
+
+
+Outcome = Starting | Running | Completed | KernelFailedToStart | CellError | CellTimeout | DeadKernel
+
+
+@dataclass
+class CellRecord:
+    index: int
+    outputs: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float | None = None
+    # /proc/stat's `cpu` counters (ticks) gained while the cell ran, all of them.
+    machine_ticks: list[int] | None = None
+    # CPU seconds this driver and its kernel (with all its processes) used meanwhile.
+    run_cpu_seconds: float | None = None
+
+
+@dataclass
+class Record:
+    outcome: Outcome = field(default_factory=Starting)
+    cells: list[CellRecord] = field(default_factory=list)
+    # The cell before which the kernel was restarted, if it was.
+    restarted_before: int | None = None
+
+
+def machine_ticks() -> list[int]:
+    """/proc/stat's counters for all cores: user nice system idle iowait irq ..."""
     with open("/proc/stat") as stat:
-        ticks = [int(t) for t in stat.readline().split()[1:]]
-    # user nice system idle iowait irq softirq steal
-    return sum(ticks[i] for i in (0, 1, 2, 5, 6, 7) if i < len(ticks)) / CLOCK_TICKS
+        return [int(t) for t in stat.readline().split()[1:]]
 
 
-def process_table():
+def process_table() -> dict[int, tuple[int, float]]:
     """{pid: (parent, cpu seconds of it and its waited-for children)} from /proc."""
     table = {}
     for entry in os.listdir("/proc"):
@@ -67,7 +143,7 @@ def process_table():
     return table
 
 
-def run_cpu_seconds(kernel_pid):
+def run_cpu_seconds(kernel_pid: int | None) -> float:
     """CPU seconds used by this driver and by the kernel with all its descendants."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
     total = usage.ru_utime + usage.ru_stime
@@ -80,7 +156,7 @@ def run_cpu_seconds(kernel_pid):
     return total + sum(table[pid][1] for pid in tree if pid in table)
 
 
-def builds_dependencies(source):
+def builds_dependencies(source: str) -> bool:
     """Whether a cell has a `:dep` line: evcxr builds the dependencies in that cell."""
     return any(line.lstrip().startswith(":dep") for line in source.splitlines())
 
@@ -88,13 +164,13 @@ def builds_dependencies(source):
 class CacheLockTimeout(CellTimeoutError):
     """Another kernel's `:dep` cell held the cache's lock for the whole cell timeout."""
 
-    def __init__(self, path):
+    def __init__(self, path: str) -> None:
         super().__init__(f"another kernel's `:dep` cell held {path} for the whole cell timeout")
         self.path = path
 
 
 @contextlib.asynccontextmanager
-async def dependency_cache_lock(kernel_spec, timeout):
+async def dependency_cache_lock(kernel_spec: KernelSpec | None, timeout: float) -> AsyncIterator[None]:
     """Holds an exclusive lock on the kernel's evcxr cache, waiting at most `timeout` s.
 
     evcxr 0.22 reads and writes its compiled-dependency cache without locks: a kernel
@@ -122,14 +198,22 @@ async def dependency_cache_lock(kernel_spec, timeout):
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-class KernelFailedToStart(Exception):
+class KernelStartError(Exception):
     """The kernel did not start or did not answer within the startup timeout."""
 
 
 class RecordingClient(NotebookClient):
     """nbclient's client, measuring each code cell and keeping the record up to date."""
 
-    def __init__(self, nb, record, record_path, restart_before=None, pauses=None, **kwargs):
+    def __init__(
+        self,
+        nb: NotebookNode,
+        record: Record,
+        record_path: str,
+        restart_before: int | None = None,
+        pauses: dict[int, float] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(nb, **kwargs)
         self.record = record
         self.record_path = record_path
@@ -137,101 +221,130 @@ class RecordingClient(NotebookClient):
         # {cell index: seconds to wait before running it}
         self.pauses = pauses or {}
 
-    async def async_start_new_kernel(self, **kwargs):
+    async def async_start_new_kernel(self, **kwargs: Any) -> None:
         try:
-            return await super().async_start_new_kernel(**kwargs)
+            await super().async_start_new_kernel(**kwargs)
         except Exception as error:
-            raise KernelFailedToStart(f"{type(error).__name__}: {error}") from error
+            raise KernelStartError(f"{type(error).__name__}: {error}") from error
 
-    async def async_start_new_kernel_client(self):
+    async def async_start_new_kernel_client(self) -> Any:
         try:
             return await super().async_start_new_kernel_client()
         except Exception as error:
-            raise KernelFailedToStart(f"{type(error).__name__}: {error}") from error
+            raise KernelStartError(f"{type(error).__name__}: {error}") from error
 
-    def kernel_pid(self):
+    def kernel_pid(self) -> int | None:
         provisioner = getattr(self.km, "provisioner", None)
-        return getattr(provisioner, "pid", None)
+        pid = getattr(provisioner, "pid", None)
+        return pid if isinstance(pid, int) else None
 
-    async def restart_and_run_above(self, cell_index):
+    async def restart_and_run_above(self, cell_index: int) -> None:
         """Restarts the kernel, then runs every cell above `cell_index` again."""
+        # nbclient's kernel manager is asynchronous, and so is its client.
+        assert self.km is not None and isinstance(self.kc, AsyncKernelClient)
         self.restart_before = None
-        self.record["restarted_before"] = cell_index
-        self.record["cells"] = [c for c in self.record["cells"] if c["index"] >= cell_index]
+        self.record.restarted_before = cell_index
+        self.record.cells = [c for c in self.record.cells if c.index >= cell_index]
         await ensure_async(self.km.restart_kernel())
-        await ensure_async(self.kc.wait_for_ready(timeout=self.startup_timeout))
+        await self.kc.wait_for_ready(timeout=self.startup_timeout)
         for index, above in enumerate(self.nb.cells[:cell_index]):
             await self.async_execute_cell(above, index)
 
-    async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
+    async def async_execute_cell(
+        self,
+        cell: NotebookNode,
+        cell_index: int,
+        execution_count: int | None = None,
+        store_history: bool = True,
+    ) -> NotebookNode:
         if self.restart_before == cell_index:
             await self.restart_and_run_above(cell_index)
         if cell.cell_type != "code" or not cell.source.strip():
             return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
         if cell_index in self.pauses:
             await asyncio.sleep(self.pauses[cell_index])
-        entry = {"index": cell_index, "status": "running", "outputs": []}
-        self.record["cells"].append(entry)
-        self.record["outcome"] = {"kind": "running", "cell": cell_index}
+        entry = CellRecord(index=cell_index)
+        self.record.cells.append(entry)
+        self.record.outcome = Running(cell=cell_index)
         write_record(self.record, self.record_path)
         kernel_pid = self.kernel_pid()
         # Only `:dep` cells touch evcxr's cache; the wait for it is not the cell's time.
+        kernel_spec = self.km.kernel_spec if self.km is not None else None
         turn = (
-            dependency_cache_lock(self.km.kernel_spec, self.timeout)
+            dependency_cache_lock(kernel_spec, self.timeout or 0)
             if builds_dependencies(cell.source)
             else contextlib.nullcontext()
         )
-        try:
-            async with turn:
-                return await self.measured_execute_cell(
-                    entry, kernel_pid, cell, cell_index, execution_count, store_history
-                )
-        except CacheLockTimeout:
-            entry["status"] = "timeout"
-            raise
+        async with turn:
+            return await self.measured_execute_cell(
+                entry,
+                kernel_pid,
+                cell,
+                cell_index=cell_index,
+                execution_count=execution_count,
+                store_history=store_history,
+            )
 
     async def measured_execute_cell(
-        self, entry, kernel_pid, cell, cell_index, execution_count, store_history
-    ):
-        """Runs the cell through nbclient, recording its status, time and load."""
+        self,
+        entry: CellRecord,
+        kernel_pid: int | None,
+        cell: NotebookNode,
+        *,
+        cell_index: int,
+        execution_count: int | None,
+        store_history: bool,
+    ) -> NotebookNode:
+        """Runs the cell through nbclient, recording its outputs, time and load."""
         started = time.monotonic()
-        machine_before = machine_busy_seconds()
+        machine_before = machine_ticks()
         ours_before = run_cpu_seconds(kernel_pid)
         try:
-            result = await super().async_execute_cell(
+            return await super().async_execute_cell(
                 cell, cell_index, execution_count, store_history
             )
-            errors = [o for o in cell.outputs if o.get("output_type") == "error"]
-            entry["status"] = "error" if errors else "ok"
-            return result
-        except CellTimeoutError:
-            entry["status"] = "timeout"
-            raise
-        except DeadKernelError:
-            entry["status"] = "dead_kernel"
-            raise
-        except CellExecutionError:
-            entry["status"] = "error"
-            raise
         finally:
-            wall = time.monotonic() - started
-            others = (machine_busy_seconds() - machine_before) - (
-                run_cpu_seconds(kernel_pid) - ours_before
-            )
-            entry["seconds"] = wall
-            entry["other_load"] = max(others, 0.0) / wall if wall > 0 else 0.0
-            entry["outputs"] = [dict(output) for output in cell.outputs]
+            entry.seconds = time.monotonic() - started
+            entry.machine_ticks = [
+                after - before for after, before in zip(machine_ticks(), machine_before)
+            ]
+            entry.run_cpu_seconds = run_cpu_seconds(kernel_pid) - ours_before
+            entry.outputs = [dict(output) for output in cell.outputs]
 
 
-def write_record(record, path):
+def write_record(record: Record, path: str) -> None:
     partial = path + ".partial"
     with open(partial, "w") as f:
-        json.dump(record, f)
+        json.dump(asdict(record), f)
     os.replace(partial, path)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def last_cell(record: Record) -> int | None:
+    return record.cells[-1].index if record.cells else None
+
+
+def run(client: RecordingClient, record: Record, cell_timeout: int) -> Outcome:
+    """Executes the notebook; how it ended, from nbclient's own exceptions."""
+    try:
+        client.execute()
+        return Completed()
+    except KernelStartError as error:
+        return KernelFailedToStart(message=str(error))
+    except CellTimeoutError as error:
+        return CellTimeout(
+            cell=last_cell(record) or 0,
+            timeout_seconds=cell_timeout,
+            waiting_for=error.path if isinstance(error, CacheLockTimeout) else None,
+        )
+    except DeadKernelError as error:
+        return DeadKernel(cell=last_cell(record), message=str(error))
+    except CellExecutionError:
+        # The error itself is the cell's error output, in the record.
+        return CellError(cell=last_cell(record) or 0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--kernel", required=True)
     parser.add_argument("--cell-timeout", type=int, required=True)
     parser.add_argument("--startup-timeout", type=int, required=True)
@@ -243,7 +356,7 @@ def main():
     parser.add_argument("record")
     args = parser.parse_args()
 
-    record = {"outcome": {"kind": "starting"}, "cells": []}
+    record = Record()
     write_record(record, args.record)
     nb = nbformat.read(args.source, as_version=4)
     client = RecordingClient(
@@ -263,32 +376,10 @@ def main():
         coalesce_streams=True,
         resources={"metadata": {"path": os.path.dirname(os.path.abspath(args.source))}},
     )
-    try:
-        client.execute()
-        outcome = {"kind": "completed"}
-    except KernelFailedToStart as error:
-        outcome = {"kind": "kernel_failed_to_start", "message": str(error)}
-    except CellTimeoutError as error:
-        outcome = {
-            "kind": "cell_timeout",
-            "cell": record["cells"][-1]["index"],
-            "timeout_seconds": args.cell_timeout,
-            "message": str(error).strip().splitlines()[0] if str(error).strip() else "",
-            "waiting_for": getattr(error, "path", None),
-        }
-    except DeadKernelError as error:
-        outcome = {
-            "kind": "dead_kernel",
-            "cell": record["cells"][-1]["index"] if record["cells"] else None,
-            "message": str(error),
-        }
-    except CellExecutionError:
-        # The error itself is the cell's error output, in the record.
-        outcome = {"kind": "cell_error", "cell": record["cells"][-1]["index"]}
-    record["outcome"] = outcome
+    record.outcome = run(client, record, args.cell_timeout)
     nbformat.write(nb, args.executed)
     write_record(record, args.record)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

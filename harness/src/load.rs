@@ -27,10 +27,32 @@ impl LoadMeter {
     /// Cores the rest of the machine kept busy on average since the start (0 on an idle
     /// machine, about 2 with two busy loops running beside the tests).
     pub fn other_load(&self) -> f64 {
-        let wall = self.started.elapsed().as_secs_f64();
-        let others = (machine_busy_seconds() - self.machine) - (our_cpu_seconds() - self.ours);
-        (others / wall).max(0.0)
+        other_load(
+            machine_busy_seconds() - self.machine,
+            our_cpu_seconds() - self.ours,
+            self.started.elapsed().as_secs_f64(),
+        )
     }
+}
+
+/// Cores other processes kept busy on average over `wall` seconds in which all cores
+/// were busy for `machine_busy` seconds, `ours` of them by the run measured.
+pub(crate) fn other_load(machine_busy: f64, ours: f64, wall: f64) -> f64 {
+    if wall > 0.0 {
+        ((machine_busy - ours) / wall).max(0.0)
+    } else {
+        0.0
+    }
+}
+
+/// CPU seconds all cores spent busy in `ticks`, counters of /proc/stat's `cpu` line
+/// (user nice system idle iowait irq softirq steal ...): all but idle and iowait.
+pub(crate) fn busy_seconds(ticks: &[u64]) -> f64 {
+    let busy: u64 = [0, 1, 2, 5, 6, 7]
+        .iter()
+        .filter_map(|&i| ticks.get(i))
+        .sum();
+    busy as f64 / clock_ticks_per_second()
 }
 
 /// CPU seconds all cores have spent busy since boot (`/proc/stat`), 0 if unreadable.
@@ -41,17 +63,12 @@ fn machine_busy_seconds() -> f64 {
     let Some(cpu) = stat.lines().next() else {
         return 0.0;
     };
-    // cpu  user nice system idle iowait irq softirq steal ...
-    let ticks: Vec<f64> = cpu
+    let ticks: Vec<u64> = cpu
         .split_whitespace()
         .skip(1)
         .filter_map(|t| t.parse().ok())
         .collect();
-    let busy: f64 = [0, 1, 2, 5, 6, 7]
-        .iter()
-        .filter_map(|&i| ticks.get(i))
-        .sum();
-    busy / clock_ticks_per_second()
+    busy_seconds(&ticks)
 }
 
 /// CPU seconds used by this process and its waited-for children, user and system, from
@@ -74,7 +91,7 @@ fn our_cpu_seconds() -> f64 {
     ticks / clock_ticks_per_second()
 }
 
-fn clock_ticks_per_second() -> f64 {
+pub(crate) fn clock_ticks_per_second() -> f64 {
     // SAFETY: sysconf only reads a configuration value.
     unsafe { libc::sysconf(libc::_SC_CLK_TCK) as f64 }
 }

@@ -1,6 +1,7 @@
 //! The driver's record of a run (`harness/driver/run_notebook.py` writes it, its
 //! dataclasses mirror these types), and the executed notebook it gives.
 
+use crate::load;
 use crate::notebook::{Notebook, Output};
 use serde::Deserialize;
 use serde_json::Value;
@@ -47,9 +48,28 @@ pub(super) enum Outcome {
 #[derive(Debug, Deserialize)]
 pub(super) struct CellRecord {
     index: usize,
-    seconds: Option<f64>,
-    other_load: Option<f64>,
     outputs: Vec<Value>,
+    /// Unset while the cell runs, as in a run killed at its timeout.
+    #[serde(default)]
+    seconds: Option<f64>,
+    /// /proc/stat's `cpu` counters gained while the cell ran.
+    #[serde(default)]
+    machine_ticks: Option<Vec<u64>>,
+    /// CPU seconds the driver and its kernel used meanwhile.
+    #[serde(default)]
+    run_cpu_seconds: Option<f64>,
+}
+
+impl CellRecord {
+    /// Cores other processes than the run kept busy while the cell ran.
+    fn other_load(&self) -> Option<f64> {
+        let ticks = self.machine_ticks.as_deref()?;
+        Some(load::other_load(
+            load::busy_seconds(ticks),
+            self.run_cpu_seconds?,
+            self.seconds?,
+        ))
+    }
 }
 
 impl Record {
@@ -74,7 +94,7 @@ impl Record {
                 .collect::<Result<_, _>>()
                 .map_err(|e| format!("cell {}: {e}", executed.index))?;
             cell.seconds = executed.seconds;
-            cell.other_load = executed.other_load;
+            cell.other_load = executed.other_load();
         }
         Ok(notebook)
     }
@@ -120,11 +140,14 @@ mod tests {
             r#"{"cell_type": "markdown", "metadata": {}, "source": "Title"},
                {"cell_type": "code", "metadata": {}, "source": "1 + 1", "outputs": [], "execution_count": null}"#,
         );
+        // 0.25 s of all cores busy, half of it the run's, in half a second.
+        let ticks = (0.25 * load::clock_ticks_per_second()).round() as u64;
         let record: Record = serde_json::from_str(
-            r#"{"outcome": {"kind": "completed"}, "cells": [{"index": 1, "status": "ok",
-                "seconds": 0.5, "other_load": 0.25, "outputs": [
+            &r#"{"outcome": {"kind": "completed"}, "cells": [{"index": 1, "seconds": 0.5,
+                "machine_ticks": [TICKS, 0, 0, 1000], "run_cpu_seconds": 0.125, "outputs": [
                 {"output_type": "execute_result", "execution_count": 1, "metadata": {},
-                 "data": {"text/plain": "2"}}]}]}"#,
+                 "data": {"text/plain": "2"}}]}]}"#
+                .replace("TICKS", &ticks.to_string()),
         )
         .unwrap();
         let executed = record.apply_to(nb).unwrap();
