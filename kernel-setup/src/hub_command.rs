@@ -130,6 +130,7 @@ pub fn start(layout: &Layout, args: &[String]) -> Result<Infallible, SetupError>
         hub.ip,
         hub.port
     );
+    hub.settings(layout).write(&layout.hub_settings())?;
     let mut command = hub.command(layout);
     let error = command.exec();
     Err(SetupError::from(format!(

@@ -49,6 +49,7 @@ pub use hub::accounts::{ACCOUNT_MARK, Account, account, ensure_learner};
 pub use hub::install::ensure_hub;
 pub use hub::learners::{check_learner_name, read_learners};
 pub use hub::server::{Hub, can_serve_from};
+pub use hub::settings::HubSettings;
 pub use install::{EVCXR_VERSION, Installation, ensure};
 pub use layout::Layout;
 pub use log::last_lines;

@@ -12,8 +12,8 @@
 //! (its virtualenv, proxy and git configuration), [`toolchain`] (the Rust toolchain
 //! and crate registry learners use), [`kernelspec`] (the kernel learners' servers
 //! start), [`seed`] (the warm evcxr cache new learners start with), [`learners`] (the
-//! learners file), [`accounts`] (their system accounts) and [`server`] (the
-//! `jupyterhub` command).
+//! learners file), [`accounts`] (their system accounts), [`settings`] (what
+//! `jupyterhub_config.py` reads) and [`server`] (the `jupyterhub` command).
 
 pub(crate) mod accounts;
 pub(crate) mod install;
@@ -22,4 +22,5 @@ pub(crate) mod learners;
 pub(crate) mod paths;
 pub(crate) mod seed;
 pub(crate) mod server;
+pub(crate) mod settings;
 pub(crate) mod toolchain;

@@ -22,6 +22,10 @@ impl Layout {
     pub fn hub_state(&self) -> PathBuf {
         self.hub().join("state")
     }
+    /// The settings file `cargo hub` writes for `jupyterhub_config.py`.
+    pub fn hub_settings(&self) -> PathBuf {
+        self.hub_state().join("hub-settings.json")
+    }
     pub(crate) fn proxy_dir(&self) -> PathBuf {
         self.hub().join("proxy")
     }

@@ -2,6 +2,7 @@
 //! `jupyterhub` command that serves them.
 
 use crate::error::{Result, SetupError};
+use crate::hub::settings::{HubSettings, SETTINGS_VARIABLE};
 use crate::layout::Layout;
 use crate::permissions::{readable_by_all, running_as_root};
 use std::process::Command;
@@ -84,7 +85,8 @@ impl Hub {
         format!("/git-pull?{}", query.join("&"))
     }
 
-    /// `jupyterhub` for this class, to run in the hub's state folder.
+    /// `jupyterhub` for this class, to run in the hub's state folder once
+    /// [`settings`](Self::settings) are written to [`Layout::hub_settings`].
     pub fn command(&self, layout: &Layout) -> Command {
         let bin = layout.hub_venv().join("bin");
         let path = std::env::var_os("PATH").unwrap_or_default();
@@ -101,22 +103,27 @@ impl Hub {
             .arg("--config")
             .arg(layout.hub_files().join("jupyterhub_config.py"))
             .current_dir(layout.hub_state())
-            .env("COURSE_HUB_STATE", layout.hub_state())
-            .env("COURSE_HUB_VENV", layout.hub_venv())
-            .env("COURSE_HUB_LEARNERS", self.learners.join(","))
-            .env("COURSE_HUB_IP", &self.ip)
-            .env("COURSE_HUB_PORT", self.port.to_string())
-            .env("COURSE_HUB_PROXY", layout.proxy())
-            .env("COURSE_HUB_TOOLCHAIN", layout.hub_toolchain())
-            .env("COURSE_HUB_CARGO_HOME", layout.hub_cargo_home())
-            .env("COURSE_HUB_JUPYTER_PATH", layout.hub_jupyter_path())
-            .env("COURSE_HUB_VALUES", layout.hub_values())
-            .env("COURSE_HUB_GIT_CONFIG", layout.hub_git_config())
-            .env("COURSE_HUB_DEFAULT_URL", self.default_url());
-        if let Some(seconds) = self.idle_timeout {
-            command.env("COURSE_HUB_IDLE_TIMEOUT", seconds.to_string());
-        }
+            .env(SETTINGS_VARIABLE, layout.hub_settings());
         command
+    }
+
+    /// What `jupyterhub_config.py` needs to serve this class.
+    pub fn settings(&self, layout: &Layout) -> HubSettings {
+        HubSettings {
+            state: layout.hub_state(),
+            venv: layout.hub_venv(),
+            learners: self.learners.clone(),
+            ip: self.ip.clone(),
+            port: self.port,
+            proxy: layout.proxy(),
+            toolchain: layout.hub_toolchain(),
+            cargo_home: layout.hub_cargo_home(),
+            jupyter_path: layout.hub_jupyter_path(),
+            values: layout.hub_values(),
+            git_config: layout.hub_git_config(),
+            default_url: self.default_url(),
+            idle_timeout: self.idle_timeout,
+        }
     }
 }
 
