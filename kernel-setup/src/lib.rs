@@ -27,8 +27,9 @@
 //!
 //! A class on one machine (`cargo hub`): [`ensure_hub`] adds JupyterHub and what
 //! learners' accounts need, [`read_learners`] reads the learners file,
-//! [`ensure_learner`] makes each learner's system [`Account`], and a [`Hub`] checks
-//! the machine and becomes `jupyterhub`.
+//! [`ensure_learner`] makes each learner's system [`Account`], and a [`Hub`] (from
+//! the [`HubCommand`] line) checks the machine, writes its [`HubSettings`] for
+//! `jupyterhub_config.py` and [serves](Hub::serve) the class as `jupyterhub`.
 //!
 //! Waiting with a deadline ([`poll_until`], [`child_within`]) and quoting a log
 //! ([`last_lines`]) are shared with the notebook harness.
@@ -46,6 +47,7 @@ mod wait;
 
 pub use error::{Result, SetupError};
 pub use hub::accounts::{ACCOUNT_MARK, Account, account, ensure_learner};
+pub use hub::command::HubCommand;
 pub use hub::install::ensure_hub;
 pub use hub::learners::{check_learner_name, read_learners};
 pub use hub::server::{Hub, can_serve_from};

@@ -13,9 +13,11 @@
 //! and crate registry learners use), [`kernelspec`] (the kernel learners' servers
 //! start), [`seed`] (the warm evcxr cache new learners start with), [`learners`] (the
 //! learners file), [`accounts`] (their system accounts), [`settings`] (what
-//! `jupyterhub_config.py` reads) and [`server`] (the `jupyterhub` command).
+//! `jupyterhub_config.py` reads), [`server`] (the `jupyterhub` command) and
+//! [`command`] (`cargo hub`'s arguments).
 
 pub(crate) mod accounts;
+pub(crate) mod command;
 pub(crate) mod install;
 pub(crate) mod kernelspec;
 pub(crate) mod learners;

@@ -2,9 +2,16 @@
 //! `jupyterhub` command that serves them.
 
 use crate::error::{Result, SetupError};
+use crate::hub::accounts::ensure_learner;
+use crate::hub::install::ensure_hub;
 use crate::hub::settings::{HubSettings, SETTINGS_VARIABLE};
+use crate::install::ensure;
 use crate::layout::Layout;
 use crate::permissions::{readable_by_all, running_as_root};
+use std::convert::Infallible;
+use std::fs;
+use std::os::fd::AsRawFd;
+use std::os::unix::process::CommandExt;
 use std::process::Command;
 
 /// Whether this machine and checkout can serve a class at all: the hub runs as root,
@@ -83,6 +90,55 @@ impl Hub {
             .map(|(key, value)| format!("{key}={}", percent_encode(value)))
             .collect();
         format!("/git-pull?{}", query.join("&"))
+    }
+
+    /// Serves the class: takes the checkout's hub lock, checks the machine, installs
+    /// what is missing, makes the learners' accounts, then becomes `jupyterhub`
+    /// (returns only on failure).
+    pub fn serve(&self, layout: &Layout) -> Result<Infallible> {
+        let lock_path = layout.hub().join("hub.lock");
+        fs::create_dir_all(layout.hub()).map_err(|e| {
+            SetupError::from(format!(
+                "cargo hub: cannot create {}: {e}",
+                layout.hub().display()
+            ))
+        })?;
+        let lock = fs::File::create(&lock_path).map_err(|e| {
+            SetupError::from(format!(
+                "cargo hub: cannot create {}: {e}",
+                lock_path.display()
+            ))
+        })?;
+        if lock.try_lock().is_err() {
+            return Err(SetupError::from(
+                "cargo hub: a hub from this checkout is already running; stop it (Ctrl-C in its terminal) before starting another".to_owned(),
+            ));
+        }
+        self.check(layout)?;
+        let installation = ensure(layout)?;
+        ensure_hub(&installation)?;
+        for learner in &self.learners {
+            ensure_learner(layout, learner)?;
+        }
+        // jupyterhub inherits the lock, so it is held until the hub itself exits.
+        // SAFETY: fcntl on a descriptor this function owns changes only its flags.
+        unsafe {
+            let fd = lock.as_raw_fd();
+            let flags = libc::fcntl(fd, libc::F_GETFD);
+            libc::fcntl(fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC);
+        }
+        eprintln!(
+            "cargo hub: serving {} learner(s) at http://{}:{}/ (each chooses a password at the first login)",
+            self.learners.len(),
+            self.ip,
+            self.port
+        );
+        self.settings(layout).write(&layout.hub_settings())?;
+        let mut command = self.command(layout);
+        let error = command.exec();
+        Err(SetupError::from(format!(
+            "cargo hub: cannot start jupyterhub: {error}"
+        )))
     }
 
     /// `jupyterhub` for this class, to run in the hub's state folder once
