@@ -6,6 +6,7 @@ use crate::files::write_lab_overrides;
 use crate::kernelspec::ensure_kernelspec;
 use crate::layout::Layout;
 use crate::progress::Step;
+use crate::venv::pip_install;
 use std::fs;
 use std::process::Command;
 use std::time::Duration;
@@ -188,18 +189,8 @@ fn ensure_venv(layout: &Layout) -> Result<()> {
             Duration::from_secs(5 * 60),
         )?;
     }
-    let mut pip = Command::new(&python);
-    pip.args([
-        "-m",
-        "pip",
-        "install",
-        "--disable-pip-version-check",
-        "--no-input",
-        "-r",
-    ])
-    .arg(layout.requirements());
     step.run(
-        pip,
+        pip_install(&python, &layout.requirements()),
         &layout.logs().join("pip.log"),
         Duration::from_secs(30 * 60),
     )?;

@@ -31,6 +31,8 @@
 //! the [`HubCommand`] line) checks the machine, writes its [`HubSettings`] for
 //! `jupyterhub_config.py` and [serves](Hub::serve) the class as `jupyterhub`.
 //!
+//! [`ensure_tool_venv`] keeps a virtualenv of pinned Python tools for the tests.
+//!
 //! Waiting with a deadline ([`poll_until`], [`child_within`]) and quoting a log
 //! ([`last_lines`]) are shared with the notebook harness.
 
@@ -43,6 +45,7 @@ mod layout;
 mod log;
 mod permissions;
 mod progress;
+mod venv;
 mod wait;
 
 pub use error::{Result, SetupError};
@@ -57,4 +60,5 @@ pub use layout::Layout;
 pub use log::last_lines;
 pub use permissions::running_as_root;
 pub use progress::Step;
+pub use venv::ensure_tool_venv;
 pub use wait::{child_within, poll_until};

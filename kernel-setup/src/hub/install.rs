@@ -11,6 +11,7 @@ use crate::install::Installation;
 use crate::layout::Layout;
 use crate::permissions::readable_by_all;
 use crate::progress::Step;
+use crate::venv::{Announced, ensure_pinned_venv};
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
@@ -98,43 +99,18 @@ fn usable_shared_python() -> Option<PathBuf> {
 /// hub's, on a Python learners' accounts can run (the project's virtualenv may use a
 /// Python inside root's home).
 fn ensure_hub_venv(layout: &Layout) -> Result<()> {
-    let requirements = layout.kernel_setup().join("requirements-hub.txt");
-    let wanted = fs::read_to_string(&requirements).map_err(io_error("read", &requirements))?;
-    let venv = layout.hub_venv();
-    once(&venv.join("installed-requirements.txt"), &wanted, || {
-        let step = Step::start(
-            "installing JupyterLab and the pinned JupyterHub, idle culler and nbgitpuller into .local/hub/venv",
-            "about 1 min, once",
-        );
-        if venv.exists() {
-            fs::remove_dir_all(&venv).map_err(io_error("remove", &venv))?;
-        }
-        let mut create = Command::new(shared_python(layout)?);
-        create.args(["-m", "venv"]).arg(&venv);
-        step.run(
-            create,
-            &layout.logs().join("hub-venv.log"),
-            Duration::from_secs(300),
-        )?;
-        let mut pip = Command::new(venv.join("bin").join("python"));
-        pip.args([
-            "-m",
-            "pip",
-            "install",
-            "--disable-pip-version-check",
-            "--no-input",
-            "-r",
-        ])
-        .arg(&requirements);
-        step.run(
-            pip,
-            &layout.logs().join("pip-hub.log"),
-            Duration::from_secs(30 * 60),
-        )?;
-        step.done();
-        Ok(())
-    })?;
-    write_lab_overrides(&venv)
+    ensure_pinned_venv(
+        layout,
+        &layout.hub_venv(),
+        &layout.kernel_setup().join("requirements-hub.txt"),
+        || shared_python(layout),
+        Announced {
+            title: "installing JupyterLab and the pinned JupyterHub, idle culler and nbgitpuller into .local/hub/venv",
+            typical: "about 1 min, once",
+            log: "hub",
+        },
+    )?;
+    write_lab_overrides(&layout.hub_venv())
 }
 
 fn ensure_proxy(layout: &Layout) -> Result<()> {
