@@ -11,8 +11,11 @@ With `--take-turns`, each kernel's `:dep` waits for the lock the notebook driver
 
     .local/venv/bin/python harness/driver/shared_cache.py [--kernels 4] [--rounds 5] [--take-turns]
 
-Run it from the checkout, after `cargo setup`.
+Run it from the checkout, after `cargo setup`, in the environment `cargo lab` gives
+Jupyter (JUPYTER_PATH naming the project's kernelspec), e.g. through `.local/venv/bin`.
 """
+
+from __future__ import annotations
 
 import argparse
 import asyncio
@@ -20,22 +23,32 @@ import json
 import os
 import shutil
 import statistics
-import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
+from typing import Any
 
+from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager
+from run_notebook import dependency_cache_lock
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(ROOT, "harness", "driver"))
-from run_notebook import dependency_cache_lock  # noqa: E402 (the driver, beside)
+# The first `:dep` of the topic notebooks, from notebooks/slides/.
+FIRST_DEP = ':dep concurrency_helpers = { path = "../../crate" }\nuse concurrency_helpers::*;'
 
 
-def kernelspec_with_cache(cache):
-    """A copy of the project's kernelspec whose evcxr cache is `cache`."""
+@dataclass
+class Result:
+    status: str
+    seconds: float
+    errors: str
+
+
+def kernelspec_with_cache(cache: str) -> str:
+    """A Jupyter data folder with a copy of the `rust` kernelspec Jupyter finds now,
+    whose evcxr cache is `cache`."""
     spec_root = tempfile.mkdtemp(prefix="shared-cache-spec-")
-    source = os.path.join(ROOT, ".local/venv/share/jupyter/kernels/rust")
+    source = KernelSpecManager().get_kernel_spec("rust").resource_dir
     target = os.path.join(spec_root, "kernels", "rust")
     shutil.copytree(source, target)
     with open(os.path.join(target, "kernel.json")) as f:
@@ -46,49 +59,52 @@ def kernelspec_with_cache(cache):
     return spec_root
 
 
-def first_dep(results, index, start, take_turns):
+def first_dep(notebooks: str, start: threading.Barrier, take_turns: bool) -> Result:
     manager = KernelManager(kernel_name="rust")
-    manager.start_kernel(cwd=os.path.join(ROOT, "notebooks/slides"))
+    manager.start_kernel(cwd=notebooks)
     client = manager.client()
     client.start_channels()
     try:
         client.wait_for_ready(timeout=120)
         start.wait()
         began = time.monotonic()
-        printed = []
+        printed: list[str] = []
 
-        def keep_errors(msg):
+        def keep_errors(msg: dict[str, Any]) -> None:
             content = msg["content"]
             if msg["msg_type"] == "error":
                 printed.append(content.get("evalue", "") + " ".join(content.get("traceback", [])))
             elif msg["msg_type"] == "stream" and content.get("name") == "stderr":
                 printed.append(content["text"])
 
-        def run():
-            return client.execute_interactive(
-                ':dep concurrency_helpers = { path = "../../crate" }\nuse concurrency_helpers::*;',
-                timeout=600, output_hook=keep_errors)
+        def run() -> dict[str, Any]:
+            reply: dict[str, Any] = client.execute_interactive(
+                FIRST_DEP, timeout=600, output_hook=keep_errors
+            )
+            return reply
 
-        async def in_turn():
+        async def in_turn() -> dict[str, Any]:
             async with dependency_cache_lock(manager.kernel_spec, 600):
                 return run()
 
         reply = asyncio.run(in_turn()) if take_turns else run()
-        errors = [line for line in "".join(printed).splitlines()
-                  if "Compiling" not in line and line.strip()]
-        results[index] = (reply["content"]["status"], time.monotonic() - began,
-                          " | ".join(errors[-6:]))
+        errors = [line for line in "".join(printed).splitlines() if "Compiling" not in line and line.strip()]
+        return Result(reply["content"]["status"], time.monotonic() - began, " | ".join(errors[-6:]))
     except Exception as e:  # noqa: BLE001 (reported per kernel)
-        results[index] = ("exception", 0.0, str(e))
+        return Result("exception", 0.0, str(e))
     finally:
         client.stop_channels()
         manager.shutdown_kernel(now=True)
 
 
-def round_of(kernels, take_turns):
-    results = [None] * kernels
+def round_of(kernels: int, notebooks: str, take_turns: bool) -> list[Result]:
+    results: list[Result] = []
     start = threading.Barrier(kernels)
-    threads = [threading.Thread(target=first_dep, args=(results, i, start, take_turns)) for i in range(kernels)]
+
+    def one() -> None:
+        results.append(first_dep(notebooks, start, take_turns))
+
+    threads = [threading.Thread(target=one) for _ in range(kernels)]
     for t in threads:
         t.start()
     for t in threads:
@@ -96,24 +112,31 @@ def round_of(kernels, take_turns):
     return results
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--kernels", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--take-turns", action="store_true")
+    parser.add_argument(
+        "--notebooks", default="notebooks/slides", help="the folder kernels start in, as notebooks do"
+    )
     args = parser.parse_args()
     cache = tempfile.mkdtemp(prefix="shared-evcxr-cache-")
     os.environ["JUPYTER_PATH"] = kernelspec_with_cache(cache)
+    notebooks = os.path.abspath(args.notebooks)
     # The crate's build script makes an edited crate miss evcxr's cache; a fresh cache
     # folder makes the first round cold.
     for round_number in range(args.rounds + 1):
         kind = "cold" if round_number == 0 else "warm"
-        results = round_of(args.kernels, args.take_turns)
-        ok = [seconds for status, seconds, _ in results if status == "ok"]
-        failed = [(status, error[:300]) for status, _, error in results if status != "ok"]
+        results = round_of(args.kernels, notebooks, args.take_turns)
+        ok = [r.seconds for r in results if r.status == "ok"]
+        failed = [(r.status, r.errors[:300]) for r in results if r.status != "ok"]
         times = f"median {statistics.median(ok):.1f} s, max {max(ok):.1f} s" if ok else "-"
-        print(f"round {round_number} ({kind}): {len(ok)}/{args.kernels} kernels ran the first "
-              f":dep together ({times})", flush=True)
+        print(
+            f"round {round_number} ({kind}): {len(ok)}/{args.kernels} kernels ran the first "
+            f":dep together ({times})",
+            flush=True,
+        )
         for status, error in failed:
             print(f"  failed ({status}): {error}", flush=True)
     entries = os.listdir(os.path.join(cache, "evcxr"))

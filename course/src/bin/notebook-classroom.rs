@@ -19,6 +19,7 @@
 //! reports go to `target/classroom/`.
 
 use course::class::ClassHub;
+use course::class::report::{CellReport, ClassReport, LearnerReport};
 use course::setup;
 use kernel_setup::Layout;
 use notebook_harness::Notebook;
@@ -119,19 +120,20 @@ fn run(options: &Options) -> Result<(), String> {
         let learners: Vec<String> = (1..=size).map(|i| format!("learner{i:02}")).collect();
         let dir = out.join(format!("class-{size}"));
         let mut hub = ClassHub::start(&layout.root, &learners, options.port, &[], &dir)?;
-        let args = [
-            "--notebook".to_owned(),
-            options.notebook.clone(),
-            "--jitter".to_owned(),
-            options.jitter.clone(),
-            "--out".to_owned(),
-            dir.display().to_string(),
-        ];
-        let report = hub.client(&installation, "class", &args);
+        let report: Result<ClassReport, String> =
+            hub.lesson(&options.notebook, &dir).and_then(|mut args| {
+                args.extend([
+                    "--jitter".to_owned(),
+                    options.jitter.clone(),
+                    "--out".to_owned(),
+                    dir.display().to_string(),
+                ]);
+                hub.client(&installation, "class", &args)
+            });
         let hub_start = hub.start_seconds;
         let left = hub.stop();
         let report = report?;
-        if let Some(error) = report["error"].as_str() {
+        if let Some(error) = &report.error {
             return Err(format!("the class of {size} did not get through: {error}"));
         }
         if !left.is_empty() {
@@ -179,69 +181,58 @@ impl Row {
     fn from_report(
         size: usize,
         hub_start: f64,
-        report: &Value,
+        report: &ClassReport,
         dep_cell: usize,
         alone: Option<&[f64]>,
     ) -> Row {
-        let learners: Vec<&Value> = report["learners"]
-            .as_object()
-            .into_iter()
-            .flatten()
-            .map(|(_, v)| v)
-            .collect();
-        let number = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
-        let each = |key: &str| -> Vec<f64> { learners.iter().map(|l| number(&l[key])).collect() };
-        let cells: Vec<Vec<&Value>> = learners
-            .iter()
-            .map(|l| l["cells"].as_array().into_iter().flatten().collect())
-            .collect();
-        let seconds = |cell: &Value| number(&cell["seconds"]);
+        let learners: Vec<&LearnerReport> = report.learners.values().collect();
+        let each = |figure: fn(&LearnerReport) -> f64| -> Vec<f64> {
+            learners.iter().map(|l| figure(l)).collect()
+        };
+        let cells: Vec<&[CellReport]> = learners.iter().map(|l| l.cells.as_slice()).collect();
         let first_dep: Vec<f64> = cells
             .iter()
             .filter_map(|c| c.get(dep_cell))
-            .map(|c| seconds(c))
+            .map(|c| c.seconds)
             .collect();
         let latencies: Vec<f64> = cells
             .iter()
+            .copied()
             .flatten()
-            .filter(|c| c["index"] != dep_cell)
-            .map(|c| seconds(c))
+            .filter(|c| c.index != dep_cell)
+            .map(|c| c.seconds)
             .collect();
         let first_learner_cells: Vec<f64> = cells
             .first()
-            .map(|c| c.iter().map(|c| seconds(c)).collect())
+            .map(|c| c.iter().map(|c| c.seconds).collect())
             .unwrap_or_default();
         // A learner alone adds nothing to themselves: that class is the baseline.
         let alone = alone.or((size == 1).then_some(first_learner_cells.as_slice()));
         let added = alone.map(|alone| {
             let added: Vec<f64> = cells
                 .iter()
+                .copied()
                 .flatten()
-                .filter(|c| c["index"] != dep_cell)
-                .filter_map(|c| Some(seconds(c) - alone.get(c["index"].as_u64()? as usize)?))
+                .filter(|c| c.index != dep_cell)
+                .filter_map(|c| Some(c.seconds - alone.get(c.index)?))
                 .collect();
             percentile(&added, 0.95)
         });
         let failed = cells
             .iter()
+            .copied()
             .flatten()
-            .filter(|c| {
-                c["panicked"] == true || (c["status"] != "ok" && c["expected_error"] != true)
-            })
+            .filter(|c| c.failed())
             .count();
-        let machine_memory = number(&report["machine_memory"]);
-        let machine_peak = number(&report["machine_peak"]);
+        let machine_memory = report.machine_memory as f64;
+        let machine_peak = report.machine_peak as f64;
+        let server_start = each(|l| l.server_start);
+        let kernel_start = each(|l| l.kernel_start);
         Row {
             size,
             hub_start,
-            server_start: (
-                percentile(&each("server_start"), 0.5),
-                max(&each("server_start")),
-            ),
-            kernel_start: (
-                percentile(&each("kernel_start"), 0.5),
-                max(&each("kernel_start")),
-            ),
+            server_start: (percentile(&server_start, 0.5), max(&server_start)),
+            kernel_start: (percentile(&kernel_start, 0.5), max(&kernel_start)),
             first_dep: (percentile(&first_dep, 0.5), max(&first_dep)),
             cells: (
                 percentile(&latencies, 0.5),
@@ -249,11 +240,11 @@ impl Row {
                 max(&latencies),
             ),
             added_p95: added,
-            memory_peak: max(&each("memory_peak")) / MB,
-            memory_steady: percentile(&each("memory_steady"), 0.5) / MB,
+            memory_peak: max(&each(|l| l.memory_peak as f64)) / MB,
+            memory_steady: percentile(&each(|l| l.memory_steady as f64), 0.5) / MB,
             machine_peak: machine_peak / MB,
             machine_percent: 100.0 * machine_peak / machine_memory,
-            cpu: each("cpu_seconds").iter().sum::<f64>() / learners.len().max(1) as f64,
+            cpu: each(|l| l.cpu_seconds).iter().sum::<f64>() / learners.len().max(1) as f64,
             failed,
             first_learner_cells,
         }

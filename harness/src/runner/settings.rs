@@ -29,12 +29,15 @@ pub struct Runner {
 }
 
 impl Runner {
+    /// How long one cell may run, unless a runner is told otherwise.
+    pub const CELL_TIMEOUT: Duration = Duration::from_secs(300);
+
     pub fn new(installation: Installation) -> Runner {
         let output_dir = installation.layout.root.join("target").join("executed");
         Runner {
             installation,
             kernel: "rust".to_owned(),
-            cell_timeout: Duration::from_secs(300),
+            cell_timeout: Runner::CELL_TIMEOUT,
             startup_timeout: Duration::from_secs(180),
             notebook_timeout: Duration::from_secs(30 * 60),
             output_dir,

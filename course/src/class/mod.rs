@@ -3,11 +3,18 @@
 //! `course/classroom/classroom.py` (the client: log in, start a server, pull the course, run
 //! cells over the kernel websocket), and the hub stopped as Ctrl-C stops it, with
 //! whatever outlived it reported and killed and the learners' accounts removed.
+//!
+//! Whatever the client and the hub must agree on comes from here: the password, the
+//! cell timeout, the course's repository, branch and folder, and the notebook's code
+//! cells (read by the harness); the client's reports are typed in [`report`].
+
+pub mod report;
 
 use kernel_setup::{Installation, Layout, account, child_within, poll_until};
-use notebook_harness::Check;
 use notebook_harness::process::processes;
-use serde_json::Value;
+use notebook_harness::{Check, Notebook, Runner};
+use report::CodeCell;
+use serde::de::DeserializeOwned;
 use std::fs;
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -18,6 +25,9 @@ use std::time::{Duration, Instant};
 
 /// The password simulated learners choose at their first login.
 pub const PASSWORD: &str = "learner-password-1";
+/// The folder below their home that learners' servers pull the course into (the
+/// hub's nbgitpuller link names it too).
+pub const COURSE_DIR: &str = "concurrency-course";
 /// How long a hub may take to answer, its first installation included.
 const HUB_START: Duration = Duration::from_secs(900);
 
@@ -30,6 +40,9 @@ pub struct ClassHub {
     pub log: PathBuf,
     /// Seconds from `cargo hub` to the hub's first answer.
     pub start_seconds: f64,
+    /// The repository and branch learners pull (`file://` the checkout, its branch).
+    course_repo: String,
+    branch: String,
 }
 
 impl ClassHub {
@@ -50,6 +63,8 @@ impl ClassHub {
         fs::write(&file, learners.join("\n") + "\n").map_err(|e| e.to_string())?;
         let log = dir.join("hub.log");
         let log_file = fs::File::create(&log).map_err(|e| e.to_string())?;
+        let course_repo = format!("file://{}", checkout.display());
+        let branch = branch_of(checkout)?;
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let started = Instant::now();
         let child = Command::new(cargo)
@@ -57,6 +72,7 @@ impl ClassHub {
             .arg("--learners")
             .arg(&file)
             .args(["--port", &port.to_string()])
+            .args(["--course-repo", &course_repo, "--branch", &branch])
             .args(options)
             .current_dir(checkout)
             .stdin(Stdio::null())
@@ -72,6 +88,8 @@ impl ClassHub {
             learners: learners.to_vec(),
             log,
             start_seconds: 0.0,
+            course_repo,
+            branch,
         };
         let ready = poll_until(HUB_START, Duration::from_millis(300), || {
             if let Ok(Some(status)) = hub.child.try_wait() {
@@ -118,29 +136,55 @@ impl ClassHub {
             .find_map(|proxy| proxy.env("CONFIGPROXY_AUTH_TOKEN"))
     }
 
-    /// Runs the classroom client with `args` (after its mode) against this hub and
-    /// returns the JSON it prints.
-    pub fn client(
+    /// The client's arguments for a class on `notebook` (a path below the course):
+    /// the course to pull and the notebook's code cells, written to `dir`.
+    pub fn lesson(&self, notebook: &str, dir: &Path) -> Result<Vec<String>, String> {
+        let root = Layout::of_this_checkout().root;
+        let cells = CodeCell::all(&Notebook::load(&root.join(notebook))?);
+        let cells_file = dir.join("cells.json");
+        let text = serde_json::to_string(&cells).map_err(|e| e.to_string())?;
+        fs::write(&cells_file, text).map_err(|e| format!("{}: {e}", cells_file.display()))?;
+        Ok([
+            "--course-repo",
+            &self.course_repo,
+            "--branch",
+            &self.branch,
+            "--course-dir",
+            COURSE_DIR,
+            "--notebook",
+            notebook,
+            "--cells",
+            &cells_file.display().to_string(),
+        ]
+        .map(str::to_owned)
+        .to_vec())
+    }
+
+    /// Runs the classroom client in `mode` with `args` (after what every mode takes)
+    /// against this hub, and returns the report it prints.
+    pub fn client<R: DeserializeOwned>(
         &self,
         installation: &Installation,
         mode: &str,
         args: &[String],
-    ) -> Result<Value, String> {
-        let layout = &installation.layout;
+    ) -> Result<R, String> {
+        let client = Path::new(env!("CARGO_MANIFEST_DIR")).join("classroom/classroom.py");
         let output = installation
             .python()
-            .arg(layout.root.join("course/classroom/classroom.py"))
+            .arg(&client)
             .arg(mode)
-            .arg("--root")
-            .arg(&layout.root)
             .args(["--hub", &self.url(), "--learners", &self.learners.join(",")])
+            .args(["--password", PASSWORD])
+            .arg("--cell-timeout")
+            .arg(Runner::CELL_TIMEOUT.as_secs().to_string())
             .args(args)
             .stderr(Stdio::inherit())
             .output()
-            .map_err(|e| format!("cannot run course/classroom/classroom.py: {e}"))?;
+            .map_err(|e| format!("cannot run {}: {e}", client.display()))?;
         serde_json::from_slice(&output.stdout).map_err(|e| {
             format!(
-                "course/classroom/classroom.py {mode} printed no report ({e}, {}): {}",
+                "{} {mode} printed no report ({e}, {}): {}",
+                client.display(),
                 output.status,
                 String::from_utf8_lossy(&output.stdout)
             )
@@ -179,6 +223,19 @@ impl ClassHub {
         }
         left
     }
+}
+
+/// The branch checked out in `checkout`, which learners pull.
+fn branch_of(checkout: &Path) -> Result<String, String> {
+    Command::new("git")
+        .args(["rev-parse", "--abbrev-ref", "HEAD"])
+        .current_dir(checkout)
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .filter(|branch| branch != "HEAD")
+        .ok_or_else(|| format!("cannot tell the git branch of {}", checkout.display()))
 }
 
 /// Removes the accounts and homes of `learners` that exist; `userdel` refuses while a

@@ -1,0 +1,72 @@
+"""What the classroom client prints: one JSON document per mode, and the cells it is
+given. The Rust side reads these with the serde structs of the same names in
+course/src/class/report.rs; a field added here must be added there."""
+
+from __future__ import annotations
+
+from typing import TypedDict, Union
+
+
+class CodeCell(TypedDict):
+    """A code cell to run, as the Rust side wrote it from the notebook (--cells)."""
+
+    source: str
+    expects_error: bool
+
+
+class CellReport(TypedDict):
+    # The cell's position among the notebook's code cells.
+    index: int
+    seconds: float
+    # The kernel's execute_reply status: ok, error or aborted.
+    status: str
+    ename: str
+    panicked: bool
+    expected_error: bool
+
+
+class LearnerReport(TypedDict):
+    server_start: float
+    kernel_start: float
+    cells: list[CellReport]
+    # Bytes: resident memory of all the learner's processes.
+    memory_peak: int
+    memory_steady: int
+    cpu_seconds: float
+
+
+class ClassReport(TypedDict, total=False):
+    """`class`: the benchmark's measurements, or the error that stopped the class."""
+
+    error: str
+    machine_memory: int
+    machine_idle: int
+    machine_peak: int
+    learners: dict[str, LearnerReport]
+
+
+class CacheReport(TypedDict):
+    entries: int
+    owner_is_learner: bool
+    home_mode: str
+    cache_mode: str
+
+
+# What an isolation check observed: an HTTP status, a text, or listening addresses.
+Observation = Union[int, str, list[str]]
+
+
+class CheckReport(TypedDict, total=False):
+    """`check`: the small class's cells, the isolation checks and the learners' caches."""
+
+    error: str
+    cells: dict[str, list[CellReport]]
+    checks: dict[str, Observation]
+    caches: dict[str, CacheReport]
+
+
+class IdleReport(TypedDict, total=False):
+    """`idle`: seconds from each server being ready until the idle culler stopped it."""
+
+    error: str
+    culled_after: dict[str, float]

@@ -1,0 +1,43 @@
+//! What the hub trials share: the notebook learners run, the ports, a work folder
+//! and `cargo hub` itself.
+
+use kernel_setup::Layout;
+use notebook_harness::Notebook;
+use std::fs;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+/// The short notebook each learner runs: processes, so it also builds the support
+/// crate's worker program in the learner's own folders.
+pub const NOTEBOOK: &str = "notebooks/slides/topic_120_multiprocessing_part1.ipynb";
+/// The first of the ports the trials' hubs use (each hub takes three).
+pub const PORT: u16 = 8310;
+
+/// A fresh `target/hub/<name>` for a trial's files.
+pub fn work_dir(name: &str) -> PathBuf {
+    let dir = Layout::of_this_checkout()
+        .root
+        .join("target")
+        .join("hub")
+        .join(name);
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).expect("target/hub is writable");
+    dir
+}
+
+/// How many code cells [`NOTEBOOK`] has.
+pub fn notebook_code_cells() -> usize {
+    let path = Layout::of_this_checkout().root.join(NOTEBOOK);
+    Notebook::load(&path).map_or(0, |notebook| notebook.code_cells().count())
+}
+
+/// Runs `cargo hub` with `args` in this checkout.
+pub fn cargo_hub(args: &[&str]) -> Output {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    Command::new(cargo)
+        .arg("hub")
+        .args(args)
+        .current_dir(Layout::of_this_checkout().root)
+        .output()
+        .expect("cargo runs")
+}
