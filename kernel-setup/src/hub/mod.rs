@@ -1,12 +1,12 @@
 //! A class on one machine: JupyterHub (`cargo hub`) with one system account per
 //! learner, as The Littlest JupyterHub does it.
 //!
-//! [`ensure_hub`] adds to an [`Installation`] what a hub needs: the pinned JupyterHub,
+//! [`ensure_hub`](install::ensure_hub) adds to an installation what a hub needs: the pinned JupyterHub,
 //! idle culler, nbgitpuller and first-use authenticator (in the same virtualenv as
 //! JupyterLab), the pinned configurable-http-proxy (npm, `.local/hub/proxy`), a Rust
 //! toolchain and a crate registry every learner account can read, and the kernelspec
-//! learners' servers find. [`Hub::command`] is the `jupyterhub` command for a list of
-//! learners, after [`ensure_learner`] made their accounts.
+//! learners' servers find. [`Hub::serve`](server::Hub::serve) makes the learners'
+//! accounts and becomes the `jupyterhub` command for them.
 //!
 //! The modules, one concern each: [`paths`] (where the hub's files are), [`install`]
 //! (its virtualenv, proxy and git configuration), [`toolchain`] (the Rust toolchain
