@@ -9,19 +9,23 @@ import re
 import threading
 
 
+def status_number(pid: int, field: str) -> int | None:
+    """The first number of `field` in /proc/PID/status, if the process still runs."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            found = re.search(rf"^{field}:\s+(\d+)", f.read(), re.MULTILINE)
+    except OSError:
+        return None
+    return int(found.group(1)) if found else None
+
+
 def processes() -> list[tuple[int, int]]:
     """(pid, uid) of every process."""
     found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/status") as f:
-                uid = re.search(r"^Uid:\s+(\d+)", f.read(), re.MULTILINE)
-        except OSError:
-            continue
-        if uid:
-            found.append((int(entry), int(uid.group(1))))
+    for pid in (int(entry) for entry in os.listdir("/proc") if entry.isdigit()):
+        uid = status_number(pid, "Uid")
+        if uid is not None:
+            found.append((pid, uid))
     return found
 
 
@@ -67,14 +71,9 @@ class Sampler(threading.Thread):
         while not self.stopping.wait(0.5):
             rss = dict.fromkeys(self.per_learner, 0)
             for pid, uid in processes():
-                if uid in self.uids:
-                    try:
-                        with open(f"/proc/{pid}/status") as f:
-                            found = re.search(r"^VmRSS:\s+(\d+) kB", f.read(), re.MULTILINE)
-                    except OSError:
-                        continue
-                    if found:
-                        rss[self.uids[uid]] += int(found.group(1)) * 1024
+                kilobytes = status_number(pid, "VmRSS") if uid in self.uids else None
+                if kilobytes is not None:
+                    rss[self.uids[uid]] += kilobytes * 1024
             for name, value in rss.items():
                 self.per_learner[name].append(value)
             self.machine.append(machine_memory()[1])
