@@ -13,8 +13,8 @@ all have finished.
 Three modes, each printing one JSON document (report.py):
 
 - `class`: the classroom benchmark's measurements for one class (`cargo bench-class`):
-  per learner the server's and the kernel's start, each cell's seconds and status,
-  memory (peak and steady) and CPU seconds (machine.py); the machine's memory.
+  per learner the server's and the kernel's start and each cell's seconds and status
+  (the Rust side measures memory and CPU time meanwhile).
 - `check`: the small class `cargo test` runs (course/tests/hub): every learner runs a
   short notebook, then the isolation checks between the first two learners
   (isolation.py).
@@ -36,7 +36,6 @@ from typing import IO
 
 from isolation import cache_of, isolation_checks
 from learner import CellResult, Failure, Learner
-from machine import Sampler, cpu_seconds, machine_memory
 from report import CellReport, CheckReport, ClassReport, CodeCell, IdleReport
 
 
@@ -145,34 +144,27 @@ def cell_reports(results: list[CellResult], cells: list[CodeCell]) -> list[CellR
 
 
 def measure_class(args: argparse.Namespace) -> ClassReport:
-    """`class`: the benchmark's measurements."""
+    """`class`: the benchmark's class. The Rust side measures the machine meanwhile: it
+    is told when the last cells have run and when the kernels have idled, and answers
+    on stdin once it has measured them, before they are closed."""
     cells = read_cells(args.cells)
-    idle_memory = machine_memory()[1]
-    sampler = Sampler(args.learners)
-    sampler.start()
     with open(os.path.join(args.out, "cells.log"), "w") as log:
         ran = run_class(
             learners_of(args), course_of(args), args.notebook, cells, jitter=args.jitter, log=log
         )
-    cpu = {n: cpu_seconds(n) for n in args.learners}
+    print(args.cells_done, file=sys.stderr, flush=True)
     # Steady: the kernels idle after the last cell.
     time.sleep(3)
-    sampler.stop()
+    print(args.kernels_idle, file=sys.stderr, flush=True)
+    sys.stdin.readline()
     for learner in ran.learners:
         learner.close()
-    total, _ = machine_memory()
     return {
-        "machine_memory": total,
-        "machine_idle": idle_memory,
-        "machine_peak": max(sampler.machine),
         "learners": {
             n: {
                 "server_start": ran.server_starts[n],
                 "kernel_start": ran.kernel_starts[n],
                 "cells": cell_reports(ran.results[n], cells),
-                "memory_peak": max(sampler.per_learner[n]),
-                "memory_steady": sampler.per_learner[n][-1],
-                "cpu_seconds": cpu[n],
             }
             for n in args.learners
         },
@@ -232,6 +224,8 @@ def parser() -> argparse.ArgumentParser:
         mode.add_argument("--notebook", required=True, help="the notebook to open, below the course")
         mode.add_argument("--cells", required=True, help="a JSON file of its code cells")
     modes["class"].add_argument("--out", required=True, help="folder for the cells' log")
+    modes["class"].add_argument("--cells-done", required=True, help="printed once the last cells ran")
+    modes["class"].add_argument("--kernels-idle", required=True, help="printed once the kernels idled")
     modes["class"].add_argument(
         "--jitter",
         type=float,

@@ -29,19 +29,13 @@ class LearnerReport(TypedDict):
     server_start: float
     kernel_start: float
     cells: list[CellReport]
-    # Bytes: resident memory of all the learner's processes.
-    memory_peak: int
-    memory_steady: int
-    cpu_seconds: float
 
 
 class ClassReport(TypedDict, total=False):
-    """`class`: the benchmark's measurements, or the error that stopped the class."""
+    """`class`: one class for the benchmark (the Rust side measures the machine
+    meanwhile), or the error that stopped it."""
 
     error: str
-    machine_memory: int
-    machine_idle: int
-    machine_peak: int
     learners: dict[str, LearnerReport]
 
 

@@ -1,6 +1,7 @@
 //! How busy the rest of the machine was while a notebook ran, so that a timing claim
 //! can tell a slow lesson from a machine that had no core to spare.
 
+use crate::process::{clock_ticks_per_second, our_cpu_seconds};
 use libtest_mimic::{Arguments, Trial};
 use std::fs;
 use std::process::{Child, Command, Stdio};
@@ -69,31 +70,6 @@ fn machine_busy_seconds() -> f64 {
         .filter_map(|t| t.parse().ok())
         .collect();
     busy_seconds(&ticks)
-}
-
-/// CPU seconds used by this process and its waited-for children, user and system, from
-/// `/proc/self/stat` (0 if unreadable).
-fn our_cpu_seconds() -> f64 {
-    let Ok(stat) = fs::read_to_string("/proc/self/stat") else {
-        return 0.0;
-    };
-    // The command name in parentheses may hold spaces; fields resume after ')'.
-    let Some(fields) = stat.rfind(')').map(|end| &stat[end + 2..]) else {
-        return 0.0;
-    };
-    // From the state: utime (11), stime (12), cutime (13), cstime (14), in clock ticks.
-    let ticks: f64 = fields
-        .split_whitespace()
-        .skip(11)
-        .take(4)
-        .filter_map(|t| t.parse::<f64>().ok())
-        .sum();
-    ticks / clock_ticks_per_second()
-}
-
-pub(crate) fn clock_ticks_per_second() -> f64 {
-    // SAFETY: sysconf only reads a configuration value.
-    unsafe { libc::sysconf(libc::_SC_CLK_TCK) as f64 }
 }
 
 /// Processes that keep cores busy until dropped, so the notebook tests can be run as on

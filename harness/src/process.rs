@@ -13,6 +13,10 @@ pub struct Process {
     pub uid: u32,
     /// Its command line, arguments separated by spaces.
     pub command: String,
+    /// Resident memory (`VmRSS`), 0 for a kernel thread.
+    pub resident_bytes: u64,
+    /// CPU time, user and system, of it and of its children it has waited for.
+    pub cpu_seconds: f64,
 }
 
 impl Process {
@@ -36,29 +40,74 @@ pub fn processes() -> Vec<Process> {
     entries
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
         .filter_map(|pid| {
-            let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-            // The command name in parentheses may hold spaces; fields resume after ')'.
-            let after_name = &stat[stat.rfind(')')? + 2..];
-            let parent = after_name.split_whitespace().nth(1)?.parse().ok()?;
+            let stat = Stat::of(&pid.to_string())?;
             let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-            let uid = status
-                .lines()
-                .find_map(|l| l.strip_prefix("Uid:"))?
-                .split_whitespace()
-                .next()?
-                .parse()
-                .ok()?;
+            let status_number = |field: &str| -> Option<u64> {
+                status
+                    .lines()
+                    .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))?
+                    .split_whitespace()
+                    .next()?
+                    .parse()
+                    .ok()
+            };
             let command = fs::read_to_string(format!("/proc/{pid}/cmdline"))
                 .unwrap_or_default()
                 .replace('\0', " ");
             Some(Process {
                 pid,
-                parent,
-                uid,
+                parent: stat.parent()?,
+                uid: u32::try_from(status_number("Uid")?).ok()?,
                 command,
+                resident_bytes: status_number("VmRSS").unwrap_or(0) * 1024,
+                cpu_seconds: stat.cpu_seconds(),
             })
         })
         .collect()
+}
+
+/// `/proc/PID/stat` from the process's state on: the fields after its command name,
+/// which may hold spaces.
+struct Stat(String);
+
+impl Stat {
+    /// The stat of `pid`, a number or `self`.
+    fn of(pid: &str) -> Option<Stat> {
+        let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        Some(Stat(stat.get(stat.rfind(')')? + 2..)?.to_owned()))
+    }
+
+    fn field(&self, index: usize) -> Option<&str> {
+        self.0.split_whitespace().nth(index)
+    }
+
+    /// Whether the process runs (a zombie has exited).
+    fn running(&self) -> bool {
+        self.field(0).is_some_and(|s| s != "Z" && s != "X")
+    }
+
+    fn parent(&self) -> Option<i32> {
+        self.field(1)?.parse().ok()
+    }
+
+    /// utime, stime, cutime and cstime (fields 11 to 14 from the state), in seconds.
+    fn cpu_seconds(&self) -> f64 {
+        let ticks: f64 = (11..=14)
+            .filter_map(|i| self.field(i)?.parse::<f64>().ok())
+            .sum();
+        ticks / clock_ticks_per_second()
+    }
+}
+
+/// CPU seconds this process and the children it has waited for have used, user and
+/// system (0 if unreadable).
+pub fn our_cpu_seconds() -> f64 {
+    Stat::of("self").map_or(0.0, |stat| stat.cpu_seconds())
+}
+
+pub(crate) fn clock_ticks_per_second() -> f64 {
+    // SAFETY: sysconf only reads a configuration value.
+    unsafe { libc::sysconf(libc::_SC_CLK_TCK) as f64 }
 }
 
 /// `roots` and all their descendants, children first found before they are orphaned.
@@ -104,14 +153,7 @@ fn kill_all(pids: &[i32]) {
 pub fn alive(pids: &[i32]) -> Vec<i32> {
     pids.iter()
         .copied()
-        .filter(|pid| {
-            fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-                let state = stat
-                    .rfind(')')
-                    .and_then(|end| stat[end + 1..].split_whitespace().next());
-                state.is_some_and(|s| s != "Z" && s != "X")
-            })
-        })
+        .filter(|pid| Stat::of(&pid.to_string()).is_some_and(|stat| stat.running()))
         .collect()
 }
 

@@ -19,6 +19,7 @@
 //! reports go to `target/classroom/`.
 
 use course::class::ClassHub;
+use course::class::machine::Measured;
 use course::class::report::{CellReport, ClassReport, LearnerReport};
 use course::setup;
 use kernel_setup::Layout;
@@ -120,19 +121,18 @@ fn run(options: &Options) -> Result<(), String> {
         let learners: Vec<String> = (1..=size).map(|i| format!("learner{i:02}")).collect();
         let dir = out.join(format!("class-{size}"));
         let mut hub = ClassHub::start(&layout.root, &learners, options.port, &[], &dir)?;
-        let report: Result<ClassReport, String> =
-            hub.lesson(&options.notebook, &dir).and_then(|mut args| {
-                args.extend([
-                    "--jitter".to_owned(),
-                    options.jitter.clone(),
-                    "--out".to_owned(),
-                    dir.display().to_string(),
-                ]);
-                hub.client(&installation, "class", &args)
-            });
+        let report = hub.lesson(&options.notebook, &dir).and_then(|mut args| {
+            args.extend([
+                "--jitter".to_owned(),
+                options.jitter.clone(),
+                "--out".to_owned(),
+                dir.display().to_string(),
+            ]);
+            hub.measure_class(&installation, &args)
+        });
         let hub_start = hub.start_seconds;
         let left = hub.stop();
-        let report = report?;
+        let (report, measured) = report?;
         if let Some(error) = &report.error {
             return Err(format!("the class of {size} did not get through: {error}"));
         }
@@ -143,10 +143,16 @@ fn run(options: &Options) -> Result<(), String> {
             .iter()
             .find(|r| r.size == 1)
             .map(|r| r.first_learner_cells.clone());
-        let row = Row::from_report(size, hub_start, &report, dep_cell, alone.as_deref());
+        let row = Row::from_report(
+            size,
+            hub_start,
+            (&report, &measured),
+            dep_cell,
+            alone.as_deref(),
+        );
         row.print();
         rows.push(row);
-        reports.push(json!({"learners": size, "hub_start": hub_start, "report": report}));
+        reports.push(json!({"learners": size, "hub_start": hub_start, "report": report, "machine": measured}));
         fs::write(
             out.join("classroom.json"),
             Value::Array(reports.clone()).to_string(),
@@ -181,13 +187,16 @@ impl Row {
     fn from_report(
         size: usize,
         hub_start: f64,
-        report: &ClassReport,
+        (report, measured): (&ClassReport, &Measured),
         dep_cell: usize,
         alone: Option<&[f64]>,
     ) -> Row {
         let learners: Vec<&LearnerReport> = report.learners.values().collect();
         let each = |figure: fn(&LearnerReport) -> f64| -> Vec<f64> {
             learners.iter().map(|l| figure(l)).collect()
+        };
+        let each_named = |figure: &dyn Fn(&str) -> f64| -> Vec<f64> {
+            report.learners.keys().map(|name| figure(name)).collect()
         };
         let cells: Vec<&[CellReport]> = learners.iter().map(|l| l.cells.as_slice()).collect();
         let first_dep: Vec<f64> = cells
@@ -224,8 +233,8 @@ impl Row {
             .flatten()
             .filter(|c| c.failed())
             .count();
-        let machine_memory = report.machine_memory as f64;
-        let machine_peak = report.machine_peak as f64;
+        let machine_memory = measured.machine_memory as f64;
+        let machine_peak = measured.machine_peak() as f64;
         let server_start = each(|l| l.server_start);
         let kernel_start = each(|l| l.kernel_start);
         Row {
@@ -240,11 +249,11 @@ impl Row {
                 max(&latencies),
             ),
             added_p95: added,
-            memory_peak: max(&each(|l| l.memory_peak as f64)) / MB,
-            memory_steady: percentile(&each(|l| l.memory_steady as f64), 0.5) / MB,
+            memory_peak: max(&each_named(&|l| measured.memory_peak(l) as f64)) / MB,
+            memory_steady: percentile(&each_named(&|l| measured.memory_steady(l) as f64), 0.5) / MB,
             machine_peak: machine_peak / MB,
             machine_percent: 100.0 * machine_peak / machine_memory,
-            cpu: each(|l| l.cpu_seconds).iter().sum::<f64>() / learners.len().max(1) as f64,
+            cpu: measured.cpu_seconds.values().sum::<f64>() / learners.len().max(1) as f64,
             failed,
             first_learner_cells,
         }

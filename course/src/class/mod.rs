@@ -8,15 +8,17 @@
 //! cell timeout, the course's repository, branch and folder, and the notebook's code
 //! cells (read by the harness); the client's reports are typed in [`report`].
 
+pub mod machine;
 pub mod report;
 
 use kernel_setup::{Installation, Layout, account, child_within, poll_until};
+use machine::{Measured, Sampler};
 use notebook_harness::process::processes;
 use notebook_harness::{Check, Notebook, Runner};
-use report::CodeCell;
+use report::{CELLS_DONE, CLASS_MEASURED, ClassReport, CodeCell, KERNELS_IDLE};
 use serde::de::DeserializeOwned;
 use std::fs;
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -168,8 +170,62 @@ impl ClassHub {
         mode: &str,
         args: &[String],
     ) -> Result<R, String> {
+        self.run_client(installation, mode, args, |_| false)
+    }
+
+    /// The client's `class` mode (the classroom benchmark) with the machine measured
+    /// from here: memory sampled while the class runs, the learners' CPU time once
+    /// their last cell has run, and the steady memory once their kernels have idled.
+    pub fn measure_class(
+        &self,
+        installation: &Installation,
+        args: &[String],
+    ) -> Result<(ClassReport, Measured), String> {
+        let (machine_memory, machine_idle) = machine::machine_memory();
+        let mut sampler = Some(Sampler::start(&self.learners)?);
+        let mut measured = Measured {
+            machine_memory,
+            machine_idle,
+            ..Measured::default()
+        };
+        let mut cpu = Ok(Default::default());
+        let signals = ["--cells-done", CELLS_DONE, "--kernels-idle", KERNELS_IDLE];
+        let args: Vec<String> = signals
+            .map(str::to_owned)
+            .into_iter()
+            .chain(args.iter().cloned())
+            .collect();
+        let report = self.run_client(installation, "class", &args, |line| match line {
+            CELLS_DONE => {
+                cpu = machine::cpu_seconds(&self.learners);
+                false
+            }
+            KERNELS_IDLE => {
+                measured.samples = sampler.take().map(Sampler::stop).unwrap_or_default();
+                true
+            }
+            _ => false,
+        });
+        // A class that failed midway never said its kernels idle.
+        if let Some(sampler) = sampler {
+            measured.samples = sampler.stop();
+        }
+        measured.cpu_seconds = cpu?;
+        Ok((report?, measured))
+    }
+
+    /// Runs the client in `mode`, passing on what it prints to stderr line by line;
+    /// `on_line` answers a line it returns true for (on the client's stdin), which the
+    /// client waits for. Returns the report it printed on stdout.
+    fn run_client<R: DeserializeOwned>(
+        &self,
+        installation: &Installation,
+        mode: &str,
+        args: &[String],
+        mut on_line: impl FnMut(&str) -> bool,
+    ) -> Result<R, String> {
         let client = Path::new(env!("CARGO_MANIFEST_DIR")).join("classroom/classroom.py");
-        let output = installation
+        let mut child = installation
             .python()
             .arg(&client)
             .arg(mode)
@@ -178,15 +234,36 @@ impl ClassHub {
             .arg("--cell-timeout")
             .arg(Runner::CELL_TIMEOUT.as_secs().to_string())
             .args(args)
-            .stderr(Stdio::inherit())
-            .output()
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
             .map_err(|e| format!("cannot run {}: {e}", client.display()))?;
-        serde_json::from_slice(&output.stdout).map_err(|e| {
+        let mut stdout = child.stdout.take().expect("stdout is piped");
+        let report = std::thread::spawn(move || {
+            let mut text = Vec::new();
+            let _ = stdout.read_to_end(&mut text);
+            text
+        });
+        let mut stdin = child.stdin.take();
+        let stderr = child.stderr.take().expect("stderr is piped");
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            eprintln!("{line}");
+            if on_line(&line)
+                && let Some(stdin) = stdin.as_mut()
+            {
+                let _ = writeln!(stdin, "{CLASS_MEASURED}");
+                let _ = stdin.flush();
+            }
+        }
+        drop(stdin);
+        let status = child.wait().map_err(|e| e.to_string())?;
+        let stdout = report.join().unwrap_or_default();
+        serde_json::from_slice(&stdout).map_err(|e| {
             format!(
-                "{} {mode} printed no report ({e}, {}): {}",
+                "{} {mode} printed no report ({e}, {status}): {}",
                 client.display(),
-                output.status,
-                String::from_utf8_lossy(&output.stdout)
+                String::from_utf8_lossy(&stdout)
             )
         })
     }

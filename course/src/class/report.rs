@@ -48,28 +48,29 @@ impl CellReport {
     }
 }
 
-/// `class`: one learner's figures.
+/// `class`: what the client is told to print on stderr (`--cells-done`,
+/// `--kernels-idle`) once every learner's last cell has run, then once their kernels
+/// have idled a few seconds; it then waits for a line on stdin before it closes the
+/// kernels. The machine is measured meanwhile from Rust (`super::machine`).
+pub const CELLS_DONE: &str = "classroom: cells done";
+pub const KERNELS_IDLE: &str = "classroom: kernels idle";
+/// The answer to `KERNELS_IDLE`.
+pub const CLASS_MEASURED: &str = "classroom: measured";
+
+/// `class`: one learner's start times and cells.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LearnerReport {
     pub server_start: f64,
     pub kernel_start: f64,
     pub cells: Vec<CellReport>,
-    /// Bytes of resident memory of all the learner's processes: the most sampled, and
-    /// the last (the kernel idle after the last cell).
-    pub memory_peak: u64,
-    pub memory_steady: u64,
-    pub cpu_seconds: f64,
 }
 
-/// `class`: the classroom benchmark's measurements of one class.
+/// `class`: one class for the classroom benchmark, or the error that stopped it.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ClassReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    pub machine_memory: u64,
-    pub machine_idle: u64,
-    pub machine_peak: u64,
     pub learners: BTreeMap<String, LearnerReport>,
 }
 

@@ -141,7 +141,7 @@ mod tests {
                {"cell_type": "code", "metadata": {}, "source": "1 + 1", "outputs": [], "execution_count": null}"#,
         );
         // 0.25 s of all cores busy, half of it the run's, in half a second.
-        let ticks = (0.25 * load::clock_ticks_per_second()).round() as u64;
+        let ticks = (0.25 * crate::process::clock_ticks_per_second()).round() as u64;
         let record: Record = serde_json::from_str(
             &r#"{"outcome": {"kind": "completed"}, "cells": [{"index": 1, "seconds": 0.5,
                 "machine_ticks": [TICKS, 0, 0, 1000], "run_cpu_seconds": 0.125, "outputs": [
