@@ -11,8 +11,8 @@ With `--take-turns`, each kernel's `:dep` waits for the lock the notebook driver
 
     .local/venv/bin/python harness/driver/shared_cache.py [--kernels 4] [--rounds 5] [--take-turns]
 
-Run it from the checkout, after `cargo setup`, in the environment `cargo lab` gives
-Jupyter (JUPYTER_PATH naming the project's kernelspec), e.g. through `.local/venv/bin`.
+Run it from the checkout, after `cargo setup`: the virtualenv's Jupyter finds the
+project's `rust` kernelspec inside the virtualenv.
 """
 
 from __future__ import annotations
