@@ -1,6 +1,8 @@
 //! Executes notebooks headlessly on the project's kernel, through a small nbclient
-//! driver (`harness/driver/run_notebook.py`) that records each cell's status, outputs,
-//! time and the machine's load as typed JSON, and checks the lessons' claims on them.
+//! driver (`harness/driver/run_notebook.py`) that records how the run ended and each
+//! cell's outputs, time and the machine's load as typed JSON, and judges the run from
+//! that record: what a lesson claims is the course's to check (the `course` crate), on
+//! the [`Execution`].
 //!
 //! A failure is typed ([`FailureKind`]) and names the notebook, the cell (index and
 //! first line) and the kernel's error text; a hung cell or notebook is killed, with its
