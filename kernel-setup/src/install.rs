@@ -8,6 +8,7 @@ use crate::layout::Layout;
 use crate::progress::Step;
 use crate::venv::pip_install;
 use std::fs;
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -108,6 +109,19 @@ fn evcxr_installed(layout: &Layout) -> bool {
         && record.contains(&format!("\"evcxr_jupyter {EVCXR_VERSION} "))
 }
 
+/// Whether `folder`, a cargo build folder, holds a finished release build of
+/// evcxr_jupyter (a build that copies it resumes with nothing left to compile).
+pub fn holds_evcxr_build(folder: &Path) -> bool {
+    fs::read_dir(folder.join("release").join(".fingerprint")).is_ok_and(|entries| {
+        entries.flatten().any(|entry| {
+            entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with("evcxr_jupyter-")
+        })
+    })
+}
+
 fn ensure_evcxr(layout: &Layout) -> Result<()> {
     if evcxr_installed(layout) {
         return Ok(());
@@ -132,7 +146,7 @@ fn ensure_evcxr(layout: &Layout) -> Result<()> {
         ])
         .arg("--root")
         .arg(layout.cargo_root())
-        .env("CARGO_TARGET_DIR", layout.local().join("build"))
+        .env("CARGO_TARGET_DIR", layout.evcxr_build())
         .env_remove("RUSTFLAGS");
     step.run(
         command,

@@ -77,6 +77,16 @@ impl Layout {
     pub(crate) fn evcxr_config(&self) -> PathBuf {
         self.kernel_setup().join("evcxr-config")
     }
+    /// cargo's build folder for evcxr (`.local/build`, about 750 MB). It only lets an
+    /// interrupted build resume: once evcxr is installed it may be deleted.
+    pub fn evcxr_build(&self) -> PathBuf {
+        self.local().join("build")
+    }
+    /// A finished evcxr build folder that the tests keep for themselves
+    /// (`target/evcxr-build-seed`), so that no trial needs [`evcxr_build`](Self::evcxr_build).
+    pub fn test_build_seed(&self) -> PathBuf {
+        self.root.join("target").join("evcxr-build-seed")
+    }
     /// Log files of the long installation steps.
     pub fn logs(&self) -> PathBuf {
         self.local().join("logs")

@@ -31,6 +31,10 @@
 //! the [`HubCommand`] line) checks the machine, writes its [`HubSettings`] for
 //! `jupyterhub_config.py` and [serves](Hub::serve) the class as `jupyterhub`.
 //!
+//! The tests that install into scratch checkouts start from a finished evcxr build
+//! folder ([`holds_evcxr_build`], [`Layout::test_build_seed`]) instead of compiling
+//! evcxr again.
+//!
 //! [`ensure_tool_venv`] keeps a virtualenv of pinned Python tools for the tests.
 //!
 //! Waiting with a deadline ([`poll_until`], [`child_within`]) and quoting a log
@@ -55,7 +59,7 @@ pub use hub::install::ensure_hub;
 pub use hub::learners::{check_learner_name, read_learners};
 pub use hub::server::{Hub, can_serve_from};
 pub use hub::settings::HubSettings;
-pub use install::{EVCXR_VERSION, Installation, ensure};
+pub use install::{EVCXR_VERSION, Installation, ensure, holds_evcxr_build};
 pub use layout::Layout;
 pub use log::last_lines;
 pub use permissions::running_as_root;

@@ -6,11 +6,16 @@
 //! while cargo compiles evcxr, while the virtualenv is created, while pip installs
 //! packages. A plain re-run must then leave a working JupyterLab and kernel.
 //!
-//! Building evcxr from nothing takes ten minutes, so the scratch checkout starts from
-//! a copy of this checkout's build folder without its last two crates (evcxr and
-//! evcxr_jupyter, about a minute and a half): cargo is killed while compiling those.
+//! Building evcxr from nothing takes five to ten minutes, so the scratch checkout
+//! starts from a build folder in which everything but the last two crates (evcxr and
+//! evcxr_jupyter, about a minute and a half) is compiled: cargo is killed while
+//! compiling those. That folder is the tests' own (`target/evcxr-build-seed`, see
+//! `Layout::test_build_seed`): moved into the scratch checkout for the run and back
+//! afterwards, complete again. Made once, from this checkout's `.local/build` if that
+//! holds a finished build, else by running the setup in a checkout of its own. So
+//! `.local/build`, which a user may delete, is never needed.
 
-use kernel_setup::{EVCXR_VERSION, Layout, ensure, poll_until};
+use kernel_setup::{EVCXR_VERSION, Layout, ensure, holds_evcxr_build, poll_until};
 use std::fs;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -57,11 +62,57 @@ fn log_contains(path: &Path, text: &str) -> bool {
     fs::read_to_string(path).is_ok_and(|log| log.contains(text))
 }
 
-/// A checkout with this one's setup inputs and a copy of its evcxr build folder in
-/// which the last two crates are still to be compiled.
-fn scratch_checkout(real: &Layout) -> PathBuf {
-    let root = real.root.join("target").join("setup-interrupted");
-    let _ = fs::remove_dir_all(&root);
+/// The trial's folders under `target/`: the scratch checkout it installs into, and
+/// the seed build folder kept between runs.
+struct Trial {
+    scratch: PathBuf,
+    seed: PathBuf,
+}
+
+impl Trial {
+    fn of(real: &Layout) -> Trial {
+        Trial {
+            scratch: real.root.join("target").join("setup-interrupted"),
+            seed: real.test_build_seed(),
+        }
+    }
+
+    /// A checkout with this one's setup inputs and the seed as its evcxr build folder,
+    /// in which the last two crates are still to be compiled.
+    fn scratch_checkout(&self, real: &Layout) -> PathBuf {
+        let root = self.scratch.clone();
+        bare_checkout(real, &root);
+        if !is_finished_build(&self.seed) {
+            make_seed(real, &self.seed);
+        }
+        let build = root.join(".local/build");
+        fs::rename(&self.seed, &build)
+            .expect("move the seed build folder into the scratch checkout");
+        let fingerprints = build.join("release/.fingerprint");
+        for entry in fs::read_dir(&fingerprints).expect("a release build folder") {
+            let entry = entry.unwrap();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with("evcxr-") || name.starts_with("evcxr_jupyter-") {
+                fs::remove_dir_all(entry.path()).unwrap();
+            }
+        }
+        root
+    }
+
+    /// Keeps the scratch checkout's build folder, finished again by the re-run, as the
+    /// next run's seed, and removes the rest.
+    fn finish(&self) {
+        let build = self.scratch.join(".local/build");
+        if is_finished_build(&build) {
+            fs::rename(&build, &self.seed).expect("keep the build folder as the next seed");
+        }
+        let _ = fs::remove_dir_all(&self.scratch);
+    }
+}
+
+/// An empty checkout at `root` that has this one's setup inputs.
+fn bare_checkout(real: &Layout, root: &Path) {
+    let _ = fs::remove_dir_all(root);
     fs::create_dir_all(root.join("kernel-setup")).unwrap();
     fs::create_dir_all(root.join(".local")).unwrap();
     for input in ["requirements.txt", "evcxr-config"] {
@@ -71,29 +122,61 @@ fn scratch_checkout(real: &Layout) -> PathBuf {
         )
         .unwrap();
     }
-    let copied = Command::new("cp")
-        .arg("-a")
-        .arg(real.root.join(".local/build"))
-        .arg(root.join(".local/build"))
-        .status()
-        .expect("run cp");
-    assert!(copied.success(), "cannot copy .local/build");
-    let fingerprints = root.join(".local/build/release/.fingerprint");
-    for entry in fs::read_dir(&fingerprints).expect("a release build folder") {
-        let entry = entry.unwrap();
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with("evcxr-") || name.starts_with("evcxr_jupyter-") {
-            fs::remove_dir_all(entry.path()).unwrap();
-        }
+}
+
+/// Whether `build` is a seed for the pinned evcxr_jupyter.
+fn is_finished_build(build: &Path) -> bool {
+    holds_evcxr_build(build)
+        && fs::read_to_string(build.join("evcxr-version.txt")).is_ok_and(|v| v == EVCXR_VERSION)
+}
+
+/// Makes the seed: a copy of this checkout's `.local/build` when it holds a finished
+/// build, else the build folder of a setup run to completion in a checkout of its own.
+fn make_seed(real: &Layout, seed: &Path) {
+    let _ = fs::remove_dir_all(seed);
+    fs::create_dir_all(seed.parent().unwrap()).unwrap();
+    let own = real.evcxr_build();
+    if holds_evcxr_build(&own) {
+        let copied = Command::new("cp")
+            .arg("-a")
+            .arg(&own)
+            .arg(seed)
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(
+            copied,
+            "cannot copy {} to {}: free disk space (about 1 GB) and retry",
+            own.display(),
+            seed.display()
+        );
+    } else {
+        eprintln!(
+            "interrupted_setup: {} holds no finished evcxr build; building one for this trial \
+             (5-10 min, once; kept in {})",
+            own.display(),
+            seed.display()
+        );
+        let root = seed.with_extension("setup");
+        bare_checkout(real, &root);
+        let built = setup_command(&root).status().is_ok_and(|s| s.success());
+        assert!(
+            built,
+            "the setup that builds the trial's seed failed; see {} (check disk space and network \
+             to crates.io, then rerun)",
+            root.join(".local/logs/evcxr-build.log").display()
+        );
+        fs::rename(root.join(".local/build"), seed).unwrap();
+        let _ = fs::remove_dir_all(&root);
     }
-    root
+    fs::write(seed.join("evcxr-version.txt"), EVCXR_VERSION).unwrap();
 }
 
 #[test]
 fn setup_killed_at_each_step_completes_on_the_next_run() {
     let real = Layout::of_this_checkout();
     ensure(&real).expect("this checkout's own setup");
-    let root = scratch_checkout(&real);
+    let trial = Trial::of(&real);
+    let root = trial.scratch_checkout(&real);
     let scratch = Layout { root: root.clone() };
     let build_log = root.join(".local/logs/evcxr-build.log");
     let pip_log = root.join(".local/logs/pip.log");
@@ -173,5 +256,5 @@ fn setup_killed_at_each_step_completes_on_the_next_run() {
         "nbconvert does not run after the recovery: {}",
         String::from_utf8_lossy(&nbconvert.stderr)
     );
-    let _ = fs::remove_dir_all(&root);
+    trial.finish();
 }

@@ -2,12 +2,12 @@
 
 use crate::limits::values_limits;
 use course::setup;
-use kernel_setup::Layout;
+use kernel_setup::{Layout, holds_evcxr_build};
 use std::fs;
 use std::process::Command;
 
 /// The Dockerfile installs the course by `image-setup.sh` alone; the script, run on a
-/// clean clone (its evcxr build folder seeded from this checkout's, as a Docker layer
+/// clean clone (its evcxr build folder seeded from a finished one, as a Docker layer
 /// cache would be), leaves a kernel that runs a notebook.
 pub fn image_recipe() -> Result<(), String> {
     let layout = Layout::of_this_checkout();
@@ -39,7 +39,6 @@ pub fn image_recipe() -> Result<(), String> {
     if !dockerfile.contains("COPY --chown=${NB_UID}:${NB_GID} . /opt/course") {
         return Err("the Dockerfile should copy the course to /opt/course".to_owned());
     }
-    // This checkout's evcxr build folder seeds the clone's.
     setup::installation(&layout)?;
     let clone = layout.root.join("target/hub/image-checkout");
     let _ = fs::remove_dir_all(&clone);
@@ -48,10 +47,20 @@ pub fn image_recipe() -> Result<(), String> {
         .arg(&layout.root)
         .arg(&clone))?;
     fs::create_dir_all(clone.join(".local")).map_err(|e| e.to_string())?;
-    run(Command::new("cp")
-        .arg("-al")
-        .arg(layout.root.join(".local/build"))
-        .arg(clone.join(".local/build")))?;
+    // A finished evcxr build folder seeds the clone's; this checkout's may have been
+    // deleted, as the README allows, so the tests' own seed serves too.
+    match [layout.evcxr_build(), layout.test_build_seed()]
+        .into_iter()
+        .find(|folder| holds_evcxr_build(folder))
+    {
+        Some(seed) => run(Command::new("cp")
+            .arg("-al")
+            .arg(seed)
+            .arg(clone.join(".local/build")))?,
+        None => eprintln!(
+            "image recipe: no finished evcxr build folder to seed the clone's; image-setup.sh builds evcxr (5-10 min)"
+        ),
+    }
     run(Command::new("bash")
         .arg(clone.join("kernel-setup/hub/image-setup.sh"))
         .env_remove("CARGO_TARGET_DIR"))?;
