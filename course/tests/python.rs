@@ -1,7 +1,8 @@
 //! The repository's Python is as checked as its Rust: `ruff check` and `mypy` (strict;
 //! the settings are in `pyproject.toml`) pass on every `.py` file git tracks or would
 //! add: the harness's driver, the classroom client, the hub's configuration and its
-//! tests. The tools and the libraries they need to see are pinned in
+//! tests; and the hub's configurer (`kernel-setup/hub/course_hub`) passes its unit
+//! tests (pytest on `kernel-setup/hub/tests`: no root, no running hub). The tools and the libraries they need to see are pinned in
 //! `course/requirements-python-checks.txt` and installed into `.local/python-checks` on
 //! first use.
 
@@ -36,18 +37,20 @@ fn python_files(layout: &Layout) -> Vec<PathBuf> {
     files
 }
 
-/// Runs `tool` from the checkers' virtualenv on every Python file, in the checkout
-/// (where `pyproject.toml` configures it); fails with its report.
-fn check_with(tool: &str, args: &[&str]) {
-    let layout = Layout::of_this_checkout();
+/// `program` from the checkers' virtualenv, installed on first use.
+fn tool(layout: &Layout, program: &str) -> Command {
     let requirements = layout.root.join("course/requirements-python-checks.txt");
     let venv =
-        ensure_tool_venv(&layout, "python-checks", &requirements).unwrap_or_else(|e| panic!("{e}"));
-    let output = Command::new(venv.join("bin").join(tool))
-        .args(args)
-        .args(python_files(&layout))
-        .current_dir(&layout.root)
-        .env("PYTHONDONTWRITEBYTECODE", "1")
+        ensure_tool_venv(layout, "python-checks", &requirements).unwrap_or_else(|e| panic!("{e}"));
+    let mut command = Command::new(venv.join("bin").join(program));
+    // Nothing written into the checkout: no bytecode.
+    command.env("PYTHONDONTWRITEBYTECODE", "1");
+    command
+}
+
+/// Runs `command`; fails with its report.
+fn passes(tool: &str, mut command: Command) {
+    let output = command
         .output()
         .unwrap_or_else(|e| panic!("cannot run {tool}: {e}"));
     assert!(
@@ -57,6 +60,28 @@ fn check_with(tool: &str, args: &[&str]) {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+/// Runs `program` from the checkers' virtualenv on every Python file, in the checkout
+/// (where `pyproject.toml` configures it).
+fn check_with(program: &str, args: &[&str]) {
+    let layout = Layout::of_this_checkout();
+    let mut command = tool(&layout, program);
+    command
+        .args(args)
+        .args(python_files(&layout))
+        .current_dir(&layout.root);
+    passes(program, command);
+}
+
+#[test]
+fn the_hub_configurer_passes_its_tests() {
+    let layout = Layout::of_this_checkout();
+    let mut pytest = tool(&layout, "python");
+    pytest
+        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"])
+        .current_dir(layout.root.join("kernel-setup/hub"));
+    passes("pytest", pytest);
 }
 
 #[test]
