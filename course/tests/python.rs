@@ -97,7 +97,7 @@ fn ruff_finds_nothing() {
 fn mypy_finds_nothing() {
     let cache = Layout::of_this_checkout()
         .root
-        .join(".local/python-checks-mypy-cache");
+        .join(".local/python-checks/mypy-cache");
     let cache = format!("--cache-dir={}", cache.display());
     check_with("mypy", &[&cache]);
 }
