@@ -6,9 +6,9 @@ use crate::files::write_lab_overrides;
 use crate::kernelspec::ensure_kernelspec;
 use crate::layout::Layout;
 use crate::progress::Step;
-use crate::venv::pip_install;
+use crate::venv::{Announced, ensure_pinned_venv};
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -165,51 +165,15 @@ fn ensure_evcxr(layout: &Layout) -> Result<()> {
 }
 
 fn ensure_venv(layout: &Layout) -> Result<()> {
-    let requirements = fs::read_to_string(layout.requirements())
-        .map_err(io_error("read", &layout.requirements()))?;
-    let stamp = layout.venv().join("installed-requirements.txt");
-    if fs::read_to_string(&stamp).is_ok_and(|installed| installed == requirements) {
-        return Ok(());
-    }
-    let step = Step::start(
-        "installing the pinned JupyterLab and nbconvert into .local/venv",
-        "about 1 min, once",
-    );
-    // Present from the start of an installation until its stamp is written: found at
-    // the start, it means an earlier run was killed midway (Ctrl-C, a closed
-    // terminal), perhaps while pip was writing a package, so that virtualenv cannot be
-    // trusted and is built afresh (pip's download cache makes that quick).
-    let unfinished = layout.local().join("venv-unfinished");
-    let python = layout.venv_bin().join("python");
-    let pip_works = || {
-        Command::new(&python)
-            .args(["-m", "pip", "--version"])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    };
-    if (unfinished.exists() || !pip_works()) && layout.venv().exists() {
-        eprintln!(
-            "kernel-setup: .local/venv is from an unfinished installation; starting it afresh"
-        );
-        fs::remove_dir_all(layout.venv()).map_err(io_error("remove", &layout.venv()))?;
-    }
-    fs::write(&unfinished, "").map_err(io_error("write", &unfinished))?;
-    if !layout.venv().exists() {
-        let mut venv = Command::new("python3");
-        venv.args(["-m", "venv"]).arg(layout.venv());
-        step.run(
-            venv,
-            &layout.logs().join("venv.log"),
-            Duration::from_secs(5 * 60),
-        )?;
-    }
-    step.run(
-        pip_install(&python, &layout.requirements()),
-        &layout.logs().join("pip.log"),
-        Duration::from_secs(30 * 60),
-    )?;
-    fs::write(&stamp, requirements).map_err(io_error("write", &stamp))?;
-    fs::remove_file(&unfinished).map_err(io_error("remove", &unfinished))?;
-    step.done();
-    Ok(())
+    ensure_pinned_venv(
+        layout,
+        &layout.venv(),
+        &layout.requirements(),
+        || Ok(PathBuf::from("python3")),
+        Announced {
+            title: "installing the pinned JupyterLab and nbconvert into .local/venv",
+            typical: "about 1 min, once",
+            log: "jupyterlab",
+        },
+    )
 }

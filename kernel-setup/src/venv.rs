@@ -1,5 +1,5 @@
-//! Virtualenvs with exactly the packages a requirements file pins: the hub's, and the
-//! Python tools' the tests run.
+//! Virtualenvs with exactly the packages a requirements file pins: the project's
+//! (JupyterLab), the hub's, and the Python tools' the tests run.
 
 use crate::error::{Result, io_error};
 use crate::files::once;
@@ -11,7 +11,7 @@ use std::process::Command;
 use std::time::Duration;
 
 /// `python -m pip install -r requirements`, without questions or pip's update notice.
-pub(crate) fn pip_install(python: &Path, requirements: &Path) -> Command {
+fn pip_install(python: &Path, requirements: &Path) -> Command {
     let mut pip = Command::new(python);
     pip.args([
         "-m",
@@ -26,7 +26,7 @@ pub(crate) fn pip_install(python: &Path, requirements: &Path) -> Command {
 }
 
 /// What [`ensure_pinned_venv`] says while it works, and the names of its logs
-/// (`LOG-venv.log`, `pip-LOG.log`).
+/// (`LOG-venv.log`, `LOG-pip.log`).
 pub(crate) struct Announced<'a> {
     pub(crate) title: &'a str,
     pub(crate) typical: &'a str,
@@ -35,7 +35,9 @@ pub(crate) struct Announced<'a> {
 
 /// Makes `venv` with `python` and installs `requirements` into it, unless it already
 /// holds exactly those; a changed file gets a fresh virtualenv (pip's download cache
-/// makes that quick), so nothing of an earlier pin stays behind.
+/// makes that quick), so nothing of an earlier pin stays behind. The stamp is written
+/// last, so a virtualenv without one is from an installation killed midway (Ctrl-C, a
+/// closed terminal), perhaps while pip was writing a package: it is built afresh too.
 pub(crate) fn ensure_pinned_venv(
     layout: &Layout,
     venv: &Path,
@@ -44,9 +46,16 @@ pub(crate) fn ensure_pinned_venv(
     announced: Announced,
 ) -> Result<()> {
     let wanted = fs::read_to_string(requirements).map_err(io_error("read", requirements))?;
-    once(&venv.join("installed-requirements.txt"), &wanted, || {
+    let stamp = venv.join("installed-requirements.txt");
+    once(&stamp, &wanted, || {
         let step = Step::start(announced.title, announced.typical);
         if venv.exists() {
+            if !stamp.exists() {
+                eprintln!(
+                    "kernel-setup: {} is from an unfinished installation; starting it afresh",
+                    venv.strip_prefix(&layout.root).unwrap_or(venv).display()
+                );
+            }
             fs::remove_dir_all(venv).map_err(io_error("remove", venv))?;
         }
         let mut create = Command::new(python()?);
@@ -60,7 +69,7 @@ pub(crate) fn ensure_pinned_venv(
         )?;
         step.run(
             pip_install(&venv.join("bin").join("python"), requirements),
-            &logs.join(format!("pip-{}.log", announced.log)),
+            &logs.join(format!("{}-pip.log", announced.log)),
             Duration::from_secs(30 * 60),
         )?;
         step.done();

@@ -65,25 +65,27 @@ fn log_contains(path: &Path, text: &str) -> bool {
 /// The trial's folders under `target/`: the scratch checkout it installs into, and
 /// the seed build folder kept between runs.
 struct Trial {
+    real: Layout,
     scratch: PathBuf,
     seed: PathBuf,
 }
 
 impl Trial {
-    fn of(real: &Layout) -> Trial {
+    fn of(real: Layout) -> Trial {
         Trial {
             scratch: real.root.join("target").join("setup-interrupted"),
             seed: real.test_build_seed(),
+            real,
         }
     }
 
     /// A checkout with this one's setup inputs and the seed as its evcxr build folder,
     /// in which the last two crates are still to be compiled.
-    fn scratch_checkout(&self, real: &Layout) -> PathBuf {
+    fn scratch_checkout(&self) -> PathBuf {
         let root = self.scratch.clone();
-        bare_checkout(real, &root);
-        if !is_finished_build(&self.seed) {
-            make_seed(real, &self.seed);
+        bare_checkout(&self.real, &root);
+        if !holds_evcxr_build(&self.seed) {
+            make_seed(&self.real, &self.seed);
         }
         let build = root.join(".local/build");
         fs::rename(&self.seed, &build)
@@ -103,7 +105,7 @@ impl Trial {
     /// next run's seed, and removes the rest.
     fn finish(&self) {
         let build = self.scratch.join(".local/build");
-        if is_finished_build(&build) {
+        if holds_evcxr_build(&build) {
             fs::rename(&build, &self.seed).expect("keep the build folder as the next seed");
         }
         let _ = fs::remove_dir_all(&self.scratch);
@@ -122,12 +124,6 @@ fn bare_checkout(real: &Layout, root: &Path) {
         )
         .unwrap();
     }
-}
-
-/// Whether `build` is a seed for the pinned evcxr_jupyter.
-fn is_finished_build(build: &Path) -> bool {
-    holds_evcxr_build(build)
-        && fs::read_to_string(build.join("evcxr-version.txt")).is_ok_and(|v| v == EVCXR_VERSION)
 }
 
 /// Makes the seed: a copy of this checkout's `.local/build` when it holds a finished
@@ -168,18 +164,17 @@ fn make_seed(real: &Layout, seed: &Path) {
         fs::rename(root.join(".local/build"), seed).unwrap();
         let _ = fs::remove_dir_all(&root);
     }
-    fs::write(seed.join("evcxr-version.txt"), EVCXR_VERSION).unwrap();
 }
 
 #[test]
 fn setup_killed_at_each_step_completes_on_the_next_run() {
     let real = Layout::of_this_checkout();
     ensure(&real).expect("this checkout's own setup");
-    let trial = Trial::of(&real);
-    let root = trial.scratch_checkout(&real);
+    let trial = Trial::of(real.clone());
+    let root = trial.scratch_checkout();
     let scratch = Layout { root: root.clone() };
     let build_log = root.join(".local/logs/evcxr-build.log");
-    let pip_log = root.join(".local/logs/pip.log");
+    let pip_log = root.join(".local/logs/jupyterlab-pip.log");
 
     let setup = setup_command(&root).spawn().expect("start kernel-setup");
     let mut compiling_since = None;
