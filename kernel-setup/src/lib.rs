@@ -30,6 +30,9 @@
 //! [`ensure_learner`] makes each learner's system [`Account`], and a [`Hub`] (from
 //! the [`HubCommand`] line) checks the machine, writes its [`HubSettings`] for
 //! `jupyterhub_config.py` and [serves](Hub::serve) the class as `jupyterhub`.
+//! Each learner's server runs in a control group of its own ([`ClassGroups`],
+//! [`LearnerGroup`]) with the [`LearnerLimits`] the values file and the task limit
+//! give; the hub's spawner makes and removes it through [`LearnerGroupCommand`].
 //!
 //! The tests that install into scratch checkouts start from a finished evcxr build
 //! folder ([`holds_evcxr_build`], [`Layout::test_build_seed`]) instead of compiling
@@ -54,9 +57,11 @@ mod wait;
 
 pub use error::{Result, SetupError};
 pub use hub::accounts::{ACCOUNT_MARK, Account, account, ensure_learner};
-pub use hub::command::HubCommand;
+pub use hub::command::{HubCommand, LearnerGroupCommand};
+pub use hub::control_groups::{ClassGroups, LearnerGroup};
 pub use hub::install::ensure_hub;
 pub use hub::learners::{check_learner_name, read_learners};
+pub use hub::limits::{COURSE_TASKS, DEFAULT_TASKS, LEARNER_MEMORY_BYTES, LearnerLimits};
 pub use hub::server::{Hub, can_serve_from};
 pub use hub::settings::HubSettings;
 pub use install::{EVCXR_VERSION, Installation, ensure, holds_evcxr_build};

@@ -7,7 +7,9 @@
 
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{Args, CommandFactory, Parser, Subcommand};
-use kernel_setup::{HubCommand, Installation, Layout, SetupError, ensure, running_as_root};
+use kernel_setup::{
+    HubCommand, Installation, Layout, LearnerGroupCommand, SetupError, ensure, running_as_root,
+};
 use std::error::Error;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, ExitCode};
@@ -48,6 +50,9 @@ enum Action {
     /// The same as setup, plus JupyterHub, then a hub serving the listed learners
     /// (`cargo hub`).
     Hub(HubCommand),
+    /// Makes or removes a learner's control group: run by the hub's spawner.
+    #[command(hide = true)]
+    LearnerGroup(LearnerGroupCommand),
 }
 
 fn main() -> ExitCode {
@@ -92,6 +97,7 @@ fn main() -> ExitCode {
             .hub(&layout)
             .and_then(|hub| hub.serve(&layout))
             .map(|never| match never {}),
+        Action::LearnerGroup(arguments) => arguments.run(),
     };
     match done {
         Ok(()) => ExitCode::SUCCESS,
@@ -211,6 +217,11 @@ mod tests {
                 "--idle-timeout",
                 "9",
                 "--idle-timeout 9 is not a number of seconds (10 or more)",
+            ),
+            (
+                "--tasks-per-learner",
+                "100",
+                "--tasks-per-learner 100 is below the 300 tasks the course's own notebooks need; raise it (default 1536)",
             ),
         ] {
             let error = Cli::try_parse_from(["kernel-setup", "hub", flag, value])

@@ -14,6 +14,7 @@ import dataclasses
 import json
 import os
 import pwd
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -62,6 +63,13 @@ class HubSettings:
     idle_timeout: int | None
     """Seconds without activity before a learner's server stops; None for the values
     file's `cull.timeout`."""
+    limits: LearnerLimits | None
+    """What each learner's server and everything it starts may use, enforced by a
+    control group of its own; None when `cargo hub --without-limits` serves a class
+    that nothing protects."""
+    learner_group: list[str]
+    """The command that makes (`create LEARNER`) and removes (`remove LEARNER`) a
+    learner's control group."""
 
     @classmethod
     def load(cls, path: Path) -> HubSettings:
@@ -83,6 +91,10 @@ class HubSettings:
         if not all(isinstance(name, str) for name in learners):
             raise ValueError(f"{path}: learners are not all names: {learners!r}")
         idle_timeout = None if data["idle_timeout"] is None else typed("idle_timeout", int)
+        learner_group = typed("learner_group", list)
+        if not all(isinstance(word, str) for word in learner_group):
+            raise ValueError(f"{path}: learner_group is not a command: {learner_group!r}")
+        limits = None if data["limits"] is None else LearnerLimits.load(path, typed("limits", dict))
         return cls(
             state=Path(typed("state", str)),
             venv=Path(typed("venv", str)),
@@ -97,6 +109,8 @@ class HubSettings:
             git_config=Path(typed("git_config", str)),
             default_url=typed("default_url", str),
             idle_timeout=idle_timeout,
+            limits=limits,
+            learner_group=[str(word) for word in learner_group],
         )
 
 
@@ -105,6 +119,38 @@ def _typed(path: Path, name: str, value: Any, kind: type[T]) -> T:
     if not isinstance(value, kind) or isinstance(value, bool):
         raise ValueError(f"{path}: {name} is {value!r}, not of type {kind.__name__}")
     return value
+
+
+@dataclass(frozen=True)
+class LearnerLimits:
+    """The mirror of the Rust `LearnerLimits` (kernel-setup/src/hub/limits.rs)."""
+
+    memory_bytes: int
+    """Memory, page cache included; past it the out-of-memory killer stops the largest
+    process in the learner's group."""
+    cpus: float
+    """CPU time in cores."""
+    tasks: int
+    """Threads and processes at once."""
+
+    @classmethod
+    def load(cls, path: Path, data: dict[str, Any]) -> LearnerLimits:
+        """The `limits` object of the settings file at `path`."""
+        names = {field.name for field in dataclasses.fields(cls)}
+        if set(data) != names:
+            raise ValueError(f"{path}: limits: expected the fields {sorted(names)}, found {sorted(data)}")
+        cpus = data["cpus"]
+        if not isinstance(cpus, (int, float)) or isinstance(cpus, bool):
+            raise ValueError(f"{path}: limits.cpus is {cpus!r}, not a number")
+        return cls(
+            memory_bytes=_typed(path, "limits.memory_bytes", data["memory_bytes"], int),
+            cpus=float(cpus),
+            tasks=_typed(path, "limits.tasks", data["tasks"], int),
+        )
+
+
+# JupyterHub's units for a byte count ("2G"): binary, as its ByteSpecification reads them.
+_UNITS = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 
 
 @dataclass(frozen=True)
@@ -120,6 +166,19 @@ class Limits:
     """`cull.timeout`: seconds without activity before a server stops."""
     cull_every: int
     """`cull.every`: seconds between the culler's checks."""
+
+    @property
+    def memory_bytes(self) -> int:
+        """The memory limit in bytes, as JupyterHub reads it."""
+        if isinstance(self.memory, int):
+            return self.memory
+        number, unit = self.memory[:-1], self.memory[-1:].upper()
+        try:
+            return int(float(number) * _UNITS[unit])
+        except (KeyError, ValueError):
+            raise ValueError(
+                f"singleuser.memory.limit {self.memory!r} is not a size: write it as 2G, 1536M or bytes"
+            ) from None
 
     @classmethod
     def from_values(cls, path: Path) -> Limits:
@@ -166,10 +225,12 @@ def apply_config(settings: HubSettings, c: Config) -> None:
     c.JupyterHub.spawner_class = SPAWNER_CLASS
     c.Spawner.cmd = [str(venv_bin / "jupyterhub-singleuser")]
     c.Spawner.notebook_dir = "~"
-    # A local spawner cannot enforce these: the server only sees them (MEM_LIMIT and
-    # CPU_LIMIT in its environment). systemd or Kubernetes enforce them (README).
-    c.Spawner.mem_limit = limits.memory
-    c.Spawner.cpu_limit = limits.cpus
+    # The server sees them (MEM_LIMIT and CPU_LIMIT in its environment); the learner's
+    # control group enforces them, unless the hub runs without limits.
+    enforced = settings.limits
+    c.Spawner.mem_limit = limits.memory if enforced is None else enforced.memory_bytes
+    c.Spawner.cpu_limit = limits.cpus if enforced is None else enforced.cpus
+    c.CourseSpawner.learner_group = [] if enforced is None else settings.learner_group
     c.Spawner.start_timeout = 120
     c.Spawner.http_timeout = 120
     c.Spawner.pre_spawn_hook = prepare_home
@@ -240,3 +301,24 @@ def prepare_home(spawner: _Spawner) -> None:
         path = Path(account.pw_dir) / folder
         path.mkdir(mode=0o700, exist_ok=True)
         os.chown(path, account.pw_uid, account.pw_gid)
+
+
+def main(argv: list[str]) -> int:
+    """`python -m course_hub.configurer limits VALUES`: prints the values file's memory
+    (in bytes) and CPU limits as JSON, for `cargo hub`; an error is one line."""
+    if len(argv) != 2 or argv[0] != "limits":
+        print("usage: python -m course_hub.configurer limits VALUES", file=sys.stderr)
+        return 2
+    path = Path(argv[1])
+    try:
+        limits = Limits.from_values(path)
+        print(json.dumps({"memory_bytes": limits.memory_bytes, "cpus": limits.cpus}))
+    except (OSError, KeyError, TypeError, ValueError, yaml.YAMLError) as e:
+        what = f"has no {e}" if isinstance(e, KeyError) else f"{e}".splitlines()[0]
+        print(f"{path}: {what}; fix the values file", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

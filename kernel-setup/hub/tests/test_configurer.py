@@ -47,6 +47,7 @@ def test_the_example_loads_as_the_rust_struct_wrote_it() -> None:
     assert settings.learners == ["alice", "bob"]
     assert settings.port == 8000
     assert settings.idle_timeout == 600
+    assert settings.limits == configurer.LearnerLimits(memory_bytes=2 << 30, cpus=2.0, tasks=1536)
 
 
 def test_addresses_public_port_and_loopback_apis() -> None:
@@ -104,10 +105,57 @@ def test_the_spawner_module_is_where_jupyterhub_looks() -> None:
     assert f"class {name}(" in Path(spec.origin).read_text()
 
 
-def test_limits_come_from_the_values_file() -> None:
+def test_enforced_limits_reach_the_spawner_and_the_server() -> None:
     c = configured(example())
+    assert (c.Spawner.mem_limit, c.Spawner.cpu_limit) == (2 << 30, 2.0)
+    assert c.CourseSpawner.learner_group == [
+        "/srv/course/target/debug/kernel-setup",
+        "learner-group",
+        "--settings",
+        "/srv/course/.local/hub/state/hub-settings.json",
+    ]
+
+
+def test_without_limits_the_server_still_sees_the_values_files() -> None:
+    c = configured(example(limits=None))
     assert c.Spawner.mem_limit == "3G"
     assert c.Spawner.cpu_limit == 1.5
+    assert c.CourseSpawner.learner_group == []
+
+
+@pytest.mark.parametrize(
+    ("memory", "expected"),
+    [("2G", 2 << 30), ("1536M", 1536 << 20), ("1.5G", 3 << 29), ("512k", 512 << 10), (1000, 1000)],
+)
+def test_memory_limits_are_read_in_binary_units_as_jupyterhub_does(memory: str | int, expected: int) -> None:
+    limits = Limits(memory=memory, cpus=1.0, cull_timeout=60, cull_every=60)
+    assert limits.memory_bytes == expected
+
+
+def test_cargo_hub_reads_the_values_files_limits_as_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert configurer.main(["limits", str(TESTS / "values.example.yaml")]) == 0
+    assert json.loads(capsys.readouterr().out) == {"memory_bytes": 3 << 30, "cpus": 1.5}
+
+
+CULL = "cull: {timeout: 1, every: 1}\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("singleuser:\n  memory: {limit: 2Q}\n  cpu: {limit: 1}\n" + CULL, "not a size"),
+        ("singleuser:\n  cpu: {limit: 1}\n" + CULL, "has no 'memory'"),
+        ("singleuser: [\n", "while parsing"),
+    ],
+)
+def test_a_bad_values_file_is_one_line_that_names_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, message: str
+) -> None:
+    values = tmp_path / "values.yaml"
+    values.write_text(text)
+    assert configurer.main(["limits", str(values)]) == 1
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"{values}: ") and message in line and line.endswith("fix the values file")
 
 
 def test_the_course_values_file_gives_every_limit() -> None:
@@ -115,7 +163,7 @@ def test_the_course_values_file_gives_every_limit() -> None:
     assert limits.cpus > 0
     assert limits.cull_timeout >= 10 and limits.cull_every > 0
     c = configured(example(values=HUB_FILES / "z2jh-values.yaml", idle_timeout=None))
-    assert c.Spawner.mem_limit == limits.memory
+    assert c.Spawner.mem_limit == limits.memory_bytes
     assert f"--timeout={limits.cull_timeout}" in culler_command(c)
 
 
@@ -159,6 +207,10 @@ def test_the_idle_culler_and_activity_reports(
         (lambda d: d.update(port="8000"), "port is .8000., not of type int"),
         (lambda d: d.update(idle_timeout=True), "idle_timeout is True, not of type int"),
         (lambda d: d.update(learners=["alice", 2]), "learners are not all names"),
+        (lambda d: d.update(learner_group=["kernel-setup", 1]), "learner_group is not a command"),
+        (lambda d: d["limits"].pop("tasks"), "limits: expected the fields"),
+        (lambda d: d["limits"].update(cpus="2"), "limits.cpus is '2', not a number"),
+        (lambda d: d["limits"].update(tasks=1.5), "limits.tasks is 1.5, not of type int"),
     ],
 )
 def test_a_settings_file_from_another_version_is_refused(tmp_path: Path, edit: object, message: str) -> None:

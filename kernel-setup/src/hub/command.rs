@@ -2,8 +2,11 @@
 //! the [`Hub`] they describe.
 
 use crate::error::{Result, SetupError};
+use crate::hub::control_groups::ClassGroups;
 use crate::hub::learners::read_learners;
+use crate::hub::limits::{COURSE_TASKS, DEFAULT_TASKS};
 use crate::hub::server::Hub;
+use crate::hub::settings::HubSettings;
 use crate::layout::Layout;
 use std::path::PathBuf;
 use std::process::Command;
@@ -32,6 +35,78 @@ pub struct HubCommand {
     /// [default: `cull.timeout` of kernel-setup/hub/z2jh-values.yaml].
     #[arg(long, value_name = "SECONDS", value_parser = idle_timeout)]
     pub idle_timeout: Option<u64>,
+    /// The Zero to JupyterHub values file whose memory and CPU limits each learner
+    /// gets [default: kernel-setup/hub/z2jh-values.yaml].
+    #[arg(long, value_name = "FILE")]
+    pub values: Option<PathBuf>,
+    /// Threads and processes each learner may have at once (at least the
+    /// course's own notebooks' need).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_TASKS, value_parser = tasks)]
+    pub tasks_per_learner: u64,
+    /// Serve the class without limits, where no control group can be made: one
+    /// learner's runaway cell can then stop everyone's (README).
+    #[arg(long)]
+    pub without_limits: bool,
+}
+
+/// The arguments of `kernel-setup learner-group`, which the hub's spawner runs (as
+/// root) to make and remove a learner's control group; not a command for people.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LearnerGroupCommand {
+    /// The hub's settings file: its port and the learners' limits.
+    #[arg(long, value_name = "FILE")]
+    pub settings: PathBuf,
+    #[command(subcommand)]
+    pub action: LearnerGroupAction,
+}
+
+/// What `learner-group` does to a learner's control group.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum LearnerGroupAction {
+    /// Make it with the hub's limits (emptying one left from an earlier server) and
+    /// print its `cgroup.procs` files as JSON.
+    Create {
+        /// The learner's account name.
+        learner: String,
+    },
+    /// Stop whatever is left in it and remove it.
+    Remove {
+        /// The learner's account name.
+        learner: String,
+    },
+}
+
+impl LearnerGroupCommand {
+    /// Does what it says; `create` prints the group as JSON.
+    pub fn run(self) -> Result<()> {
+        let settings = HubSettings::read(&self.settings)?;
+        let groups = ClassGroups::for_port(settings.port);
+        match self.action {
+            LearnerGroupAction::Create { learner } => {
+                let limits = settings.limits.ok_or_else(|| {
+                    SetupError::new("kernel-setup learner-group: this hub runs without limits")
+                })?;
+                let group = groups.create(&learner, &limits)?;
+                println!(
+                    "{}",
+                    serde_json::to_string(&group).expect("paths are valid UTF-8")
+                );
+                Ok(())
+            }
+            LearnerGroupAction::Remove { learner } => groups.remove(&learner),
+        }
+    }
+}
+
+/// A task limit the course's own notebooks can run under.
+fn tasks(text: &str) -> std::result::Result<u64, String> {
+    match text.parse() {
+        Ok(tasks) if tasks >= COURSE_TASKS => Ok(tasks),
+        Ok(_) => Err(format!(
+            "--tasks-per-learner {text} is below the {COURSE_TASKS} tasks the course's own notebooks need; raise it (default {DEFAULT_TASKS})"
+        )),
+        Err(_) => Err(format!("--tasks-per-learner {text} is not a number")),
+    }
 }
 
 /// A port the hub can take with the two after it.
@@ -72,6 +147,8 @@ impl HubCommand {
                 .unwrap_or_else(|| format!("file://{}", layout.root.display())),
             branch,
             idle_timeout: self.idle_timeout,
+            values: self.values.unwrap_or_else(|| layout.hub_values()),
+            tasks_per_learner: (!self.without_limits).then_some(self.tasks_per_learner),
         })
     }
 }

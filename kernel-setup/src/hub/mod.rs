@@ -12,15 +12,18 @@
 //! (its virtualenv, proxy and git configuration), [`toolchain`] (the Rust toolchain
 //! and crate registry learners use), [`kernelspec`] (the kernel learners' servers
 //! start), [`seed`] (the warm evcxr cache new learners start with), [`learners`] (the
-//! learners file), [`accounts`] (their system accounts), [`settings`] (what
+//! learners file), [`accounts`] (their system accounts), [`limits`] (what each learner may use),
+//! [`control_groups`] (the kernel's enforcement of those limits), [`settings`] (what
 //! `jupyterhub_config.py` reads), [`server`] (the `jupyterhub` command) and
 //! [`command`] (`cargo hub`'s arguments).
 
 pub(crate) mod accounts;
 pub(crate) mod command;
+pub(crate) mod control_groups;
 pub(crate) mod install;
 pub(crate) mod kernelspec;
 pub(crate) mod learners;
+pub(crate) mod limits;
 pub(crate) mod paths;
 pub(crate) mod seed;
 pub(crate) mod server;

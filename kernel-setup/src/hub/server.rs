@@ -3,7 +3,9 @@
 
 use crate::error::{Result, SetupError};
 use crate::hub::accounts::ensure_learner;
+use crate::hub::control_groups::ClassGroups;
 use crate::hub::install::ensure_hub;
+use crate::hub::limits::LearnerLimits;
 use crate::hub::settings::{HubSettings, SETTINGS_VARIABLE};
 use crate::install::ensure;
 use crate::layout::Layout;
@@ -12,6 +14,7 @@ use std::convert::Infallible;
 use std::fs;
 use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
 use std::process::Command;
 
 /// Whether this machine and checkout can serve a class at all: the hub runs as root,
@@ -48,6 +51,11 @@ pub struct Hub {
     /// Seconds without activity before a learner's server stops, when not the values
     /// file's `cull.timeout`.
     pub idle_timeout: Option<u64>,
+    /// The Zero to JupyterHub values file whose memory and CPU limits learners get.
+    pub values: PathBuf,
+    /// Threads and processes each learner may have at once; `None` serves the class
+    /// without limits (`--without-limits`).
+    pub tasks_per_learner: Option<u64>,
 }
 
 impl Hub {
@@ -117,6 +125,7 @@ impl Hub {
         self.check(layout)?;
         let installation = ensure(layout)?;
         ensure_hub(&installation)?;
+        let limits = self.limits(layout)?;
         for learner in &self.learners {
             ensure_learner(layout, learner)?;
         }
@@ -133,7 +142,8 @@ impl Hub {
             self.ip,
             self.port
         );
-        self.settings(layout).write(&layout.hub_settings())?;
+        self.settings(layout, limits)
+            .write(&layout.hub_settings())?;
         let mut command = self.command(layout);
         let error = command.exec();
         Err(SetupError::from(format!(
@@ -163,8 +173,28 @@ impl Hub {
         command
     }
 
-    /// What `jupyterhub_config.py` needs to serve this class.
-    pub fn settings(&self, layout: &Layout) -> HubSettings {
+    /// The limits each learner gets, once checked to be enforceable here; `None`
+    /// (said in a line) without limits. Groups a killed hub on this port left behind
+    /// are removed first.
+    fn limits(&self, layout: &Layout) -> Result<Option<LearnerLimits>> {
+        let Some(tasks) = self.tasks_per_learner else {
+            eprintln!(
+                "cargo hub: --without-limits: nothing bounds a learner's memory, CPU or tasks; one runaway cell can stop the whole class"
+            );
+            return Ok(None);
+        };
+        let limits = LearnerLimits::from_values(layout, &self.values, tasks)?;
+        let groups = ClassGroups::for_port(self.port);
+        groups.remove_all()?;
+        groups.check(&limits)?;
+        Ok(Some(limits))
+    }
+
+    /// What `jupyterhub_config.py` needs to serve this class with `limits`.
+    pub fn settings(&self, layout: &Layout, limits: Option<LearnerLimits>) -> HubSettings {
+        let program = std::env::current_exe()
+            .map(|exe| exe.display().to_string())
+            .unwrap_or_else(|_| "kernel-setup".to_owned());
         HubSettings {
             state: layout.hub_state(),
             venv: layout.hub_venv(),
@@ -175,10 +205,17 @@ impl Hub {
             toolchain: layout.hub_toolchain(),
             cargo_home: layout.hub_cargo_home(),
             jupyter_path: layout.hub_jupyter_path(),
-            values: layout.hub_values(),
+            values: self.values.clone(),
             git_config: layout.hub_git_config(),
             default_url: self.default_url(),
             idle_timeout: self.idle_timeout,
+            limits,
+            learner_group: vec![
+                program,
+                "learner-group".to_owned(),
+                "--settings".to_owned(),
+                layout.hub_settings().display().to_string(),
+            ],
         }
     }
 }
@@ -207,6 +244,8 @@ mod tests {
             course_repo: "file:///srv/course x".into(),
             branch: "main".into(),
             idle_timeout: None,
+            values: "z2jh-values.yaml".into(),
+            tasks_per_learner: None,
         };
         assert_eq!(
             hub.default_url(),

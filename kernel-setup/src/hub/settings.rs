@@ -3,9 +3,11 @@
 //! (`kernel-setup/hub/course_hub/configurer.py`), which applies it to JupyterHub's
 //! configuration.
 
+use crate::error::io_error;
 use crate::error::{Result, SetupError};
 use crate::files::write_atomically;
-use serde::Serialize;
+use crate::hub::limits::LearnerLimits;
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// The environment variable that names the settings file for `jupyterhub_config.py`.
@@ -14,7 +16,7 @@ pub(crate) const SETTINGS_VARIABLE: &str = "COURSE_HUB_SETTINGS";
 /// Everything `jupyterhub_config.py` needs to serve one class. The Python mirror is
 /// `HubSettings` in `course_hub/configurer.py`; `hub/tests/settings.example.json`
 /// is a sample both sides' tests read, so neither can change alone.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HubSettings {
     /// The hub's working folder: database, cookie secret, pid file and learners'
     /// password hashes (mode 700).
@@ -46,6 +48,13 @@ pub struct HubSettings {
     /// Seconds without activity before a learner's server stops; `None` for the
     /// values file's `cull.timeout`.
     pub idle_timeout: Option<u64>,
+    /// What each learner's server and everything it starts may use, enforced by a
+    /// control group of its own; `None` when `cargo hub --without-limits` serves a
+    /// class that nothing protects.
+    pub limits: Option<LearnerLimits>,
+    /// The command that makes (`create LEARNER`) and removes (`remove LEARNER`) a
+    /// learner's control group: this program's `learner-group`.
+    pub learner_group: Vec<String>,
 }
 
 impl HubSettings {
@@ -58,6 +67,17 @@ impl HubSettings {
                     "cargo hub: cannot write the hub's settings ({e}); move the checkout to a path that is valid UTF-8"
                 ))
             })
+    }
+
+    /// Reads the settings file at `path`, as a hub from this checkout wrote it.
+    pub fn read(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(io_error("read", path))?;
+        serde_json::from_str(&text).map_err(|e| {
+            SetupError::new(format!(
+                "kernel-setup: {} is not a hub's settings ({e}); restart the hub with this checkout's cargo hub",
+                path.display()
+            ))
+        })
     }
 
     /// Writes the settings file at `path`.
@@ -90,11 +110,27 @@ mod tests {
             git_config: hub.join("gitconfig"),
             default_url: "/git-pull?repo=file%3A%2F%2F%2Fsrv%2Fcourse&branch=main".into(),
             idle_timeout: Some(600),
+            limits: Some(LearnerLimits {
+                memory_bytes: 2 << 30,
+                cpus: 2.0,
+                tasks: 1536,
+            }),
+            learner_group: vec![
+                "/srv/course/target/debug/kernel-setup".into(),
+                "learner-group".into(),
+                "--settings".into(),
+                "/srv/course/.local/hub/state/hub-settings.json".into(),
+            ],
         };
         assert_eq!(
             example.to_json().unwrap(),
             EXAMPLE,
             "HubSettings changed: update hub/tests/settings.example.json and course_hub/configurer.py together"
         );
+        let path = std::env::temp_dir().join(format!("hub-settings-{}.json", std::process::id()));
+        example.write(&path).unwrap();
+        let read = HubSettings::read(&path);
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(read.unwrap(), example);
     }
 }
