@@ -20,6 +20,8 @@ Three modes, each printing one JSON document (report.py):
   (isolation.py).
 - `idle`: every learner starts a server and leaves it alone; the seconds until the
   hub's idle culler stopped it.
+- `faults`: the first learner runs one runaway cell after another while the second
+  runs a short notebook (faults.py).
 """
 
 from __future__ import annotations
@@ -34,9 +36,10 @@ import time
 from dataclasses import dataclass, field
 from typing import IO
 
+from faults import FaultsReport, read_faults, run_faults
 from isolation import cache_of, isolation_checks
 from learner import CellResult, Failure, Learner
-from report import CellReport, CheckReport, ClassReport, CodeCell, IdleReport
+from report import CheckReport, ClassReport, CodeCell, IdleReport, cell_reports
 
 
 @dataclass
@@ -129,20 +132,6 @@ def run_class(
     return ran
 
 
-def cell_reports(results: list[CellResult], cells: list[CodeCell]) -> list[CellReport]:
-    return [
-        {
-            "index": r.index,
-            "seconds": r.seconds,
-            "status": r.status,
-            "ename": r.ename,
-            "panicked": r.panicked(),
-            "expected_error": cells[r.index]["expects_error"],
-        }
-        for r in results
-    ]
-
-
 def measure_class(args: argparse.Namespace) -> ClassReport:
     """`class`: the benchmark's class. The Rust side measures the machine meanwhile: it
     is told when the last cells have run and when the kernels have idled, and answers
@@ -203,10 +192,25 @@ def idle(args: argparse.Namespace) -> IdleReport:
     return report
 
 
+def faults(args: argparse.Namespace) -> FaultsReport:
+    """`faults`: both learners open their notebooks, then faults.py takes over."""
+    report: FaultsReport = {}
+    try:
+        cells = read_cells(args.cells)
+        ran = run_class(learners_of(args), course_of(args), args.notebook, [], jitter=0, log=sys.stderr)
+        a, b = ran.learners
+        report = run_faults(a, b, args.course_dir, cells, read_faults(args.faults))
+        for learner in ran.learners:
+            learner.close()
+    except Failure as e:
+        report["error"] = str(e)
+    return report
+
+
 def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     sub = parser.add_subparsers(dest="mode", required=True)
-    modes = {mode: sub.add_parser(mode) for mode in ("class", "check", "idle")}
+    modes = {mode: sub.add_parser(mode) for mode in ("class", "check", "idle", "faults")}
     for mode in modes.values():
         mode.add_argument("--hub", required=True, help="the hub's URL, e.g. http://127.0.0.1:8000")
         mode.add_argument(
@@ -217,7 +221,7 @@ def parser() -> argparse.ArgumentParser:
         )
         mode.add_argument("--password", required=True, help="the password learners choose")
         mode.add_argument("--cell-timeout", required=True, type=float, help="seconds a cell may take")
-    for mode in (modes["class"], modes["check"]):
+    for mode in (modes["class"], modes["check"], modes["faults"]):
         mode.add_argument("--course-repo", required=True, help="the repository learners pull")
         mode.add_argument("--branch", required=True, help="its branch")
         mode.add_argument("--course-dir", required=True, help="the folder it lands in")
@@ -232,18 +236,21 @@ def parser() -> argparse.ArgumentParser:
         default=3.0,
         help="learners start each cell within this many seconds of each other",
     )
+    modes["faults"].add_argument("--faults", required=True, help="a JSON file of the faults to run")
     modes["idle"].add_argument("--limit", type=float, default=300, help="seconds to wait for the culler")
     return parser
 
 
 def main() -> None:
     args = parser().parse_args()
-    report: ClassReport | CheckReport | IdleReport
+    report: ClassReport | CheckReport | IdleReport | FaultsReport
     try:
         if args.mode == "class":
             report = measure_class(args)
         elif args.mode == "check":
             report = check(args)
+        elif args.mode == "faults":
+            report = faults(args)
         else:
             report = idle(args)
     except Failure as e:

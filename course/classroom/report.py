@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import TypedDict, Union
 
+from learner import CellResult
+
 
 class CodeCell(TypedDict):
     """A code cell to run, as the Rust side wrote it from the notebook (--cells)."""
@@ -64,3 +66,18 @@ class IdleReport(TypedDict, total=False):
 
     error: str
     culled_after: dict[str, float]
+
+
+def cell_reports(results: list[CellResult], cells: list[CodeCell]) -> list[CellReport]:
+    """The report of each result of `cells`."""
+    return [
+        {
+            "index": r.index,
+            "seconds": r.seconds,
+            "status": r.status,
+            "ename": r.ename,
+            "panicked": r.panicked(),
+            "expected_error": cells[r.index]["expects_error"],
+        }
+        for r in results
+    ]

@@ -14,7 +14,11 @@ use std::time::Duration;
 /// keeps the kernel's configuration, cache and self-update inside the project;
 /// `overrides` replace entries of that environment (the hub's learners keep their
 /// cache in their own homes).
-pub(crate) fn kernel_json(layout: &Layout, overrides: &[(&str, PathBuf)]) -> String {
+pub(crate) fn kernel_json(
+    layout: &Layout,
+    launcher: &[&str],
+    overrides: &[(&str, PathBuf)],
+) -> String {
     let env = [
         ("EVCXR_CONFIG_DIR", layout.evcxr_config()),
         ("XDG_CACHE_HOME", layout.kernel_cache()),
@@ -34,7 +38,11 @@ pub(crate) fn kernel_json(layout: &Layout, overrides: &[(&str, PathBuf)]) -> Str
         .map(|(key, value)| (key.to_owned(), value.to_string_lossy().into()))
         .collect();
     let spec = serde_json::json!({
-        "argv": [layout.evcxr_jupyter().to_string_lossy(), "--control_file", "{connection_file}"],
+        "argv": launcher.iter().map(|word| word.to_string()).chain([
+            layout.evcxr_jupyter().to_string_lossy().into_owned(),
+            "--control_file".to_owned(),
+            "{connection_file}".to_owned(),
+        ]).collect::<Vec<_>>(),
         "display_name": "Rust",
         "language": "rust",
         "interrupt_mode": "message",
@@ -88,7 +96,7 @@ pub(crate) fn ensure_kernelspec(layout: &Layout) -> Result<()> {
     let tmpdir = layout.kernel_tmpdir();
     fs::create_dir_all(&tmpdir).map_err(io_error("create", &tmpdir))?;
     remove_abandoned_kernel_dirs(&tmpdir);
-    let wanted = kernel_json(layout, &[]);
+    let wanted = kernel_json(layout, &[], &[]);
     let kernel_json_path = layout.kernel_dir().join("kernel.json");
     if fs::read_to_string(&kernel_json_path).is_ok_and(|current| current == wanted)
         && layout.kernel_dir().join("version.txt").is_file()
@@ -120,7 +128,8 @@ mod tests {
         let layout = Layout {
             root: PathBuf::from("/home/a \"quoted\" dir"),
         };
-        let json: serde_json::Value = serde_json::from_str(&kernel_json(&layout, &[])).unwrap();
+        let json: serde_json::Value =
+            serde_json::from_str(&kernel_json(&layout, &[], &[])).unwrap();
         assert_eq!(
             json["argv"][0],
             "/home/a \"quoted\" dir/.local/cargo/bin/evcxr_jupyter"

@@ -8,6 +8,7 @@
 //! cell timeout, the course's repository, branch and folder, and the notebook's code
 //! cells (read by the harness); the client's reports are typed in [`report`].
 
+pub mod faults;
 pub mod machine;
 pub mod report;
 
@@ -298,8 +299,37 @@ impl ClassHub {
         if let Err(e) = remove_accounts(&self.learners) {
             left.push(e);
         }
+        left.extend(
+            control_groups_named(&format!("course-hub-{}", self.port))
+                .into_iter()
+                .map(|group| format!("control group {}", group.display())),
+        );
         left
     }
+}
+
+/// The control groups called `name`, in every hierarchy below /sys/fs/cgroup.
+pub fn control_groups_named(name: &str) -> Vec<PathBuf> {
+    fn walk(folder: &Path, name: &str, depth: usize, found: &mut Vec<PathBuf>) {
+        let Ok(entries) = fs::read_dir(folder) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            if !entry.file_type().is_ok_and(|t| t.is_dir()) {
+                continue;
+            }
+            let path = entry.path();
+            if entry.file_name() == name {
+                found.push(path);
+            } else if depth > 0 {
+                walk(&path, name, depth - 1, found);
+            }
+        }
+    }
+    let mut found = Vec::new();
+    // Deep enough for a hub nested a few groups down (a container's, a session's).
+    walk(Path::new("/sys/fs/cgroup"), name, 6, &mut found);
+    found
 }
 
 /// The branch checked out in `checkout`, which learners pull.

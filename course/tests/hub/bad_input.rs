@@ -7,10 +7,28 @@ use libtest_mimic::Failed;
 use std::fs;
 use std::net::TcpListener;
 use std::path::Path;
+use std::process::{Command, Output};
 
 /// Runs `cargo hub` and expects it to fail with one line that contains `wanted`.
 fn expect_error(what: &str, args: &[&str], wanted: &str) -> Result<(), String> {
-    let output = cargo_hub(args);
+    expect_output(what, cargo_hub(args), wanted)
+}
+
+/// `cargo hub` with `args` where no control group hierarchy is mounted: in a mount
+/// namespace of its own whose /sys/fs/cgroup is unmounted.
+fn without_cgroups(args: &[&str]) -> Output {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c"])
+        .arg("umount --recursive --lazy /sys/fs/cgroup && exec \"$0\" hub \"$@\"")
+        .arg(cargo)
+        .args(args)
+        .current_dir(Layout::of_this_checkout().root)
+        .output()
+        .expect("unshare runs")
+}
+
+fn expect_output(what: &str, output: Output, wanted: &str) -> Result<(), String> {
     let stderr = String::from_utf8_lossy(&output.stderr);
     let lines: Vec<&str> = stderr
         .lines()
@@ -78,6 +96,34 @@ pub fn bad_input() -> Result<(), Failed> {
         "is not free",
     )?;
     drop(taken);
+    expect_error(
+        "a task limit the course's own notebooks cannot run under",
+        &["--learners", &good, "--tasks-per-learner", "100"],
+        "--tasks-per-learner 100 is below the",
+    )?;
+    let low = dir.join("low-memory.yaml");
+    fs::write(
+        &low,
+        "singleuser:\n  memory: {limit: 1G}\n  cpu: {limit: 1}\ncull: {timeout: 600, every: 60}\n",
+    )
+    .map_err(|e| e.to_string())?;
+    expect_error(
+        "a memory limit below what one learner needs",
+        &[
+            "--learners",
+            &good,
+            "--port",
+            "8340",
+            "--values",
+            &low.display().to_string(),
+        ],
+        "is 1.00G, below the 1.5G one learner needs",
+    )?;
+    expect_output(
+        "no control group hierarchy to enforce limits with",
+        without_cgroups(&["--learners", &good, "--port", "8340"]),
+        "pass --without-limits to serve a class that nothing protects",
+    )?;
     // The proxy's install gone (a node_modules removed by hand): the hub says so
     // instead of failing later inside JupyterHub.
     let proxy = layout

@@ -27,6 +27,7 @@
 //! trials are ignored, and say so.
 
 mod bad_input;
+mod faults;
 mod image;
 mod isolation;
 mod limits;
@@ -60,6 +61,10 @@ fn main() {
             || Ok(in_chromium()?),
         ),
         Trial::test("hub::an_idle_server_is_culled", || Ok(idle_server()?)),
+        Trial::test(
+            "hub::a_learners_runaway_cells_stop_at_their_limits_and_spare_the_class",
+            || Ok(faults::faults()?),
+        ),
     ]
     .into_iter()
     .map(|trial| trial.with_ignored_flag(cannot_serve.is_some()))

@@ -60,6 +60,15 @@ impl ClassGroups {
     /// Makes `learner`'s group (or finds it) and sets `limits` on it.
     pub fn create(&self, learner: &str, limits: &LearnerLimits) -> Result<LearnerGroup> {
         let handles = self.handles(Some(learner))?;
+        let found: Vec<String> = handles
+            .iter()
+            .flat_map(|handle| handle.subsystems().iter().map(|s| s.controller_name()))
+            .collect();
+        if let Some(missing) = CONTROLLERS.iter().find(|c| !found.iter().any(|f| f == *c)) {
+            return Err(SetupError::new(format!(
+                "cargo hub: this machine has no {missing} control group hierarchy mounted under /sys/fs/cgroup"
+            )));
+        }
         let resources = resources(limits);
         let mut procs = Vec::new();
         for handle in &handles {

@@ -7,6 +7,14 @@ use crate::kernelspec::kernel_json;
 use crate::layout::Layout;
 use std::fs;
 
+/// What a learner's kernel starts ends with it. The server starts each kernel in a
+/// process group of its own; evcxr's user code runs in a child process, and whatever
+/// that starts (worker processes, or `sleep` in a loop) outlives an interrupt, a
+/// restart or a shutdown, holding the learner's task limit: the next kernel could not
+/// start (seen in the fault trial). This shell runs evcxr, ignoring the interrupts
+/// meant for it, and once evcxr exits it kills the rest of the group.
+const KERNEL_LAUNCHER: [&str; 3] = ["/bin/sh", "-c", "trap '' INT; \"$0\" \"$@\"; kill -KILL 0"];
+
 /// The project's kernel (the same evcxr binary and evcxr-config) registered for
 /// learners: its cache and build folders are in each learner's home. Jupyter
 /// replaces `${HOME}` in a kernelspec's environment when it starts a kernel.
@@ -49,6 +57,7 @@ pub(crate) fn ensure_hub_kernelspec(layout: &Layout) -> Result<()> {
     )?;
     let spec = kernel_json(
         layout,
+        &KERNEL_LAUNCHER,
         &[
             ("EVCXR_CONFIG_DIR", config),
             ("XDG_CACHE_HOME", "${HOME}/.cache".into()),
