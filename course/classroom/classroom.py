@@ -83,15 +83,17 @@ def run_class(
     *,
     jitter: float,
     log: IO[str],
+    arrivals: float = 0.0,
 ) -> Class:
-    """Every learner logs in, starts a server, pulls the course and runs `cells` of
-    `notebook` in step with the others."""
+    """Every learner arrives within `arrivals` seconds, logs in, starts a server, pulls
+    the course and opens `notebook`; then all run its `cells` in step."""
     ran = Class(learners, results={learner.name: [] for learner in learners})
     errors: list[str] = []
     barrier = threading.Barrier(len(learners))
     cell_timeout = learners[0].cell_timeout
 
     def learner_main(learner: Learner) -> None:
+        time.sleep(random.uniform(0, arrivals))
         try:
             if learner.login() != 302:
                 raise Failure(f"{learner.name}: login refused")
@@ -139,7 +141,13 @@ def measure_class(args: argparse.Namespace) -> ClassReport:
     cells = read_cells(args.cells)
     with open(os.path.join(args.out, "cells.log"), "w") as log:
         ran = run_class(
-            learners_of(args), course_of(args), args.notebook, cells, jitter=args.jitter, log=log
+            learners_of(args),
+            course_of(args),
+            args.notebook,
+            cells,
+            jitter=args.jitter,
+            log=log,
+            arrivals=args.arrivals,
         )
     print(args.cells_done, file=sys.stderr, flush=True)
     # Steady: the kernels idle after the last cell.
@@ -235,6 +243,12 @@ def parser() -> argparse.ArgumentParser:
         type=float,
         default=3.0,
         help="learners start each cell within this many seconds of each other",
+    )
+    modes["class"].add_argument(
+        "--arrivals",
+        type=float,
+        default=0.0,
+        help="learners arrive (log in and open the notebook) within this many seconds",
     )
     modes["faults"].add_argument("--faults", required=True, help="a JSON file of the faults to run")
     modes["idle"].add_argument("--limit", type=float, default=300, help="seconds to wait for the culler")

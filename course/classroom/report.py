@@ -4,9 +4,12 @@ course/src/class/report.rs; a field added here must be added there."""
 
 from __future__ import annotations
 
+import re
 from typing import TypedDict, Union
 
 from learner import CellResult
+
+CORES_BUSY = re.compile(r"([0-9]+(?:\.[0-9]+)?)(?: of [0-9]+)? cores busy")
 
 
 class CodeCell(TypedDict):
@@ -25,6 +28,9 @@ class CellReport(TypedDict):
     ename: str
     panicked: bool
     expected_error: bool
+    # The most cores a timing in the cell's output reports busy ("1.93 cores busy",
+    # "1.93 of 2 cores busy"), if it prints one.
+    cores_busy: float | None
 
 
 class LearnerReport(TypedDict):
@@ -78,6 +84,7 @@ def cell_reports(results: list[CellResult], cells: list[CodeCell]) -> list[CellR
             "ename": r.ename,
             "panicked": r.panicked(),
             "expected_error": cells[r.index]["expects_error"],
+            "cores_busy": max(map(float, CORES_BUSY.findall(r.text)), default=None),
         }
         for r in results
     ]

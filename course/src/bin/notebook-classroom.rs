@@ -14,13 +14,16 @@
 //! first `:dep` under contention; cell latency p50, p95 and max, and the p95 of what the class adds to a cell over the
 //! same cell for a learner alone (the N=1 class of the same run); memory per learner
 //! (peak, and steady once the kernels idle); the machine's peak; CPU seconds per
-//! learner. Then the largest N this machine served with that added p95 at most 2 s and
+//! learner; and for each cell that demonstrates parallelism (a learner alone sees
+//! at least 1.5 cores busy), how many learners of the class saw that too. Learners
+//! arrive at once, or within `--arrivals` seconds as in a real class; each learner's
+//! limits are on, as `cargo hub` enforces them. Then the largest N this machine served with that added p95 at most 2 s and
 //! memory under 80 %, and the per-learner figures that size a bigger machine. Raw
 //! reports go to `target/classroom/`.
 
-use course::class::ClassHub;
 use course::class::machine::Measured;
 use course::class::report::{CellReport, ClassReport, LearnerReport};
+use course::class::{ClassHub, percentile};
 use course::setup;
 use kernel_setup::Layout;
 use notebook_harness::Notebook;
@@ -28,12 +31,18 @@ use serde_json::{Value, json};
 use std::fs;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo bench-class [--learners 1,2,4,8] [--notebook notebooks/slides/topic_410_concurrency.ipynb] [--jitter SECONDS] [--port PORT]";
+const USAGE: &str = "usage: cargo bench-class [--learners 1,2,4,8] [--notebook notebooks/slides/topic_410_concurrency.ipynb] [--jitter SECONDS] [--arrivals SECONDS] [--port PORT]";
+
+/// A cell demonstrates parallelism when a timing in it reports at least this many
+/// cores busy for a learner alone; a learner in the class saw that effect when theirs
+/// did too.
+const PARALLEL_CORES: f64 = 1.5;
 
 struct Options {
     sizes: Vec<usize>,
     notebook: String,
     jitter: String,
+    arrivals: String,
     port: u16,
 }
 
@@ -42,6 +51,7 @@ fn parse() -> Result<Options, String> {
         sizes: vec![1, 2, 4, 8],
         notebook: "notebooks/slides/topic_410_concurrency.ipynb".to_owned(),
         jitter: "3".to_owned(),
+        arrivals: "0".to_owned(),
         port: 8400,
     };
     let mut args = std::env::args().skip(1);
@@ -63,6 +73,12 @@ fn parse() -> Result<Options, String> {
                     .parse::<f64>()
                     .map_err(|_| format!("--jitter {value}: expected seconds"))?;
                 options.jitter = value;
+            }
+            "--arrivals" => {
+                value
+                    .parse::<f64>()
+                    .map_err(|_| format!("--arrivals {value}: expected seconds"))?;
+                options.arrivals = value;
             }
             "--port" => {
                 options.port = value
@@ -125,6 +141,8 @@ fn run(options: &Options) -> Result<(), String> {
             args.extend([
                 "--jitter".to_owned(),
                 options.jitter.clone(),
+                "--arrivals".to_owned(),
+                options.arrivals.clone(),
                 "--out".to_owned(),
                 dir.display().to_string(),
             ]);
@@ -142,7 +160,7 @@ fn run(options: &Options) -> Result<(), String> {
         let alone = rows
             .iter()
             .find(|r| r.size == 1)
-            .map(|r| r.first_learner_cells.clone());
+            .map(|r| r.first_learner.clone());
         let row = Row::from_report(
             size,
             hub_start,
@@ -178,7 +196,10 @@ struct Row {
     machine_percent: f64,
     cpu: f64,
     failed: usize,
-    first_learner_cells: Vec<f64>,
+    /// Per cell that demonstrates parallelism: its index, and how many learners
+    /// saw the effect.
+    effect: Vec<(usize, usize)>,
+    first_learner: Vec<CellReport>,
 }
 
 const MB: f64 = 1024.0 * 1024.0;
@@ -189,7 +210,7 @@ impl Row {
         hub_start: f64,
         (report, measured): (&ClassReport, &Measured),
         dep_cell: usize,
-        alone: Option<&[f64]>,
+        alone: Option<&[CellReport]>,
     ) -> Row {
         let learners: Vec<&LearnerReport> = report.learners.values().collect();
         let each = |figure: fn(&LearnerReport) -> f64| -> Vec<f64> {
@@ -211,22 +232,32 @@ impl Row {
             .filter(|c| c.index != dep_cell)
             .map(|c| c.seconds)
             .collect();
-        let first_learner_cells: Vec<f64> = cells
-            .first()
-            .map(|c| c.iter().map(|c| c.seconds).collect())
-            .unwrap_or_default();
+        let first_learner: Vec<CellReport> = cells.first().map(|c| c.to_vec()).unwrap_or_default();
         // A learner alone adds nothing to themselves: that class is the baseline.
-        let alone = alone.or((size == 1).then_some(first_learner_cells.as_slice()));
+        let alone = alone.or((size == 1).then_some(first_learner.as_slice()));
         let added = alone.map(|alone| {
             let added: Vec<f64> = cells
                 .iter()
                 .copied()
                 .flatten()
                 .filter(|c| c.index != dep_cell)
-                .filter_map(|c| Some(c.seconds - alone.get(c.index)?))
+                .filter_map(|c| Some(c.seconds - alone.get(c.index)?.seconds))
                 .collect();
             percentile(&added, 0.95)
         });
+        let saw = |cell: &CellReport| cell.cores_busy.is_some_and(|busy| busy >= PARALLEL_CORES);
+        let effect = alone
+            .unwrap_or_default()
+            .iter()
+            .filter(|cell| saw(cell))
+            .map(|parallel| {
+                let seen = cells
+                    .iter()
+                    .filter(|c| c.get(parallel.index).is_some_and(saw))
+                    .count();
+                (parallel.index, seen)
+            })
+            .collect();
         let failed = cells
             .iter()
             .copied()
@@ -255,7 +286,8 @@ impl Row {
             machine_percent: 100.0 * machine_peak / machine_memory,
             cpu: measured.cpu_seconds.values().sum::<f64>() / learners.len().max(1) as f64,
             failed,
-            first_learner_cells,
+            effect,
+            first_learner,
         }
     }
 
@@ -292,6 +324,17 @@ impl Row {
             self.cpu,
             self.failed
         );
+        if !self.effect.is_empty() {
+            let cells: Vec<String> = self
+                .effect
+                .iter()
+                .map(|(index, seen)| format!("cell {index}: {seen}/{}", self.size))
+                .collect();
+            println!(
+                "       learners who saw the parallel cells keep >= {PARALLEL_CORES} cores busy: {}",
+                cells.join(", ")
+            );
+        }
     }
 }
 
@@ -326,15 +369,6 @@ fn summarise(rows: &[Row]) {
         total_mb / 1024.0,
         0.8 * total_mb / big.memory_peak
     );
-}
-
-fn percentile(values: &[f64], fraction: f64) -> f64 {
-    let mut sorted: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted.sort_by(f64::total_cmp);
-    sorted[((fraction * (sorted.len() - 1) as f64).round() as usize).min(sorted.len() - 1)]
 }
 
 fn max(values: &[f64]) -> f64 {

@@ -2,6 +2,7 @@
 //! `faults` mode (`course/classroom/faults.py`, its Python mirror) reports of them:
 //! one learner runs each while another runs a short notebook.
 
+use super::percentile;
 use super::report::CellReport;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -107,10 +108,14 @@ impl FaultReport {
 /// The 95th percentile of how much longer each of `cells` took than the same cell in
 /// `alone` (cells matched by index).
 pub fn added_p95(cells: &[CellReport], alone: &[CellReport]) -> f64 {
-    p95(cells.iter().filter_map(|cell| {
-        let before = alone.iter().find(|a| a.index == cell.index)?;
-        Some(cell.seconds - before.seconds)
-    }))
+    let added: Vec<f64> = cells
+        .iter()
+        .filter_map(|cell| {
+            let before = alone.iter().find(|a| a.index == cell.index)?;
+            Some(cell.seconds - before.seconds)
+        })
+        .collect();
+    percentile(&added, 0.95)
 }
 
 /// `faults`: the other learner's cells alone, then each fault's report.
@@ -123,12 +128,4 @@ pub struct FaultsReport {
     pub faults: BTreeMap<String, FaultReport>,
     pub a_files_unchanged: bool,
     pub a_server_pid_same: bool,
-}
-
-/// The 95th percentile of `seconds` (nearest rank); 0 for none.
-pub fn p95(seconds: impl IntoIterator<Item = f64>) -> f64 {
-    let mut sorted: Vec<f64> = seconds.into_iter().collect();
-    sorted.sort_by(f64::total_cmp);
-    let rank = (sorted.len() as f64 * 0.95).ceil() as usize;
-    sorted.get(rank.saturating_sub(1)).copied().unwrap_or(0.0)
 }

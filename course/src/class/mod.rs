@@ -308,6 +308,16 @@ impl ClassHub {
     }
 }
 
+/// The value below which `fraction` of `values` lie (the nearest one; NaN for none).
+pub fn percentile(values: &[f64], fraction: f64) -> f64 {
+    let mut sorted: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted.sort_by(f64::total_cmp);
+    sorted[((fraction * (sorted.len() - 1) as f64).round() as usize).min(sorted.len() - 1)]
+}
+
 /// The control groups called `name`, in every hierarchy below /sys/fs/cgroup.
 pub fn control_groups_named(name: &str) -> Vec<PathBuf> {
     fn walk(folder: &Path, name: &str, depth: usize, found: &mut Vec<PathBuf>) {

@@ -38,6 +38,9 @@ pub struct CellReport {
     pub ename: String,
     pub panicked: bool,
     pub expected_error: bool,
+    /// The most cores a timing in the cell's output reports busy, if it prints one.
+    #[serde(default)]
+    pub cores_busy: Option<f64>,
 }
 
 impl CellReport {

@@ -11,7 +11,8 @@
 
 use crate::shared::{NOTEBOOK, PORT, work_dir};
 use course::class::ClassHub;
-use course::class::faults::{FAULTS, FaultReport, FaultsReport, added_p95, p95};
+use course::class::faults::{FAULTS, FaultReport, FaultsReport, added_p95};
+use course::class::percentile;
 use course::class::report::CellReport;
 use course::setup;
 use kernel_setup::Layout;
@@ -75,7 +76,8 @@ pub fn faults() -> Result<(), String> {
 }
 
 fn judge(report: &FaultsReport, problems: &mut Vec<String>) {
-    let alone = p95(report.baseline.iter().map(|c| c.seconds));
+    let seconds: Vec<f64> = report.baseline.iter().map(|c| c.seconds).collect();
+    let alone = percentile(&seconds, 0.95);
     eprintln!(
         "hub faults: B alone, p95 {alone:.2} s over {} cells",
         report.baseline.len()
