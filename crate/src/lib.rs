@@ -18,6 +18,7 @@
 //! | `timeit.timeit(f, number=n)`         | [`timeit()`]                              |
 //! | `timeit.repeat(f, repeat=r, number=n)` | [`timeit_stats()`], returning [`Timings`] |
 //! | `time.process_time()`                | [`process_cpu_seconds()`]                 |
+//! | (what else kept the cores busy meanwhile) | [`MachineLoad`], also [`Timings::load`] |
 //! | `threading.Barrier(n, timeout=t)`    | [`Barrier`], failing with [`BarrierWaitError`] |
 //! | `queue.Queue` with several consumers | [`crossbeam_channel`], re-exported        |
 //! | `multiprocessing.Process(target=f)`  | [`worker()`]: a `Command` for the crate's worker program, [`worker_source`] shows its code |
@@ -51,6 +52,7 @@
 mod barrier;
 #[cfg(feature = "charts")]
 mod chart;
+mod machine_load;
 #[cfg(feature = "http")]
 mod pep_site;
 mod processes;
@@ -65,6 +67,7 @@ pub use barrier::{Barrier, BarrierWaitError};
 #[cfg(feature = "charts")]
 pub use chart::speed_up_chart;
 pub use crossbeam_channel;
+pub use machine_load::{MEASURABLE_FROM_SECONDS, MachineLoad, NOTE_FROM_CORES};
 #[cfg(feature = "http")]
 pub use pep_site::{PEPS, PepSite, pep_page};
 pub use processes::{ProcessBarrier, wait_at_rendezvous, worker, worker_source};

@@ -1,5 +1,6 @@
 //! Python's `timeit.timeit` and `timeit.repeat`.
 
+use crate::machine_load::{MachineLoad, cores_phrase};
 use std::fmt;
 use std::time::Instant;
 
@@ -59,8 +60,10 @@ fn announcement(first: f64, calls_in_all: usize) -> Option<String> {
 /// The minimum is the least disturbed run, the median the typical one; on a machine
 /// whose speed varies from run to run (a shared VM), compare medians. Each run also
 /// records the CPU time the process used, so [`Timings::cores_busy`] tells how many
-/// cores the work really had, which a busy machine may not give. Like [`timeit`], a
-/// long measurement announces its estimate after the first call.
+/// cores the work really had, which a busy machine may not give; [`Timings::load`]
+/// tells how many other work kept busy meanwhile, and says so in a sentence when that
+/// held the runs back. Like [`timeit`], a long measurement announces its estimate
+/// after the first call.
 ///
 /// # Panics
 /// When `repeat` or `number` is zero: there would be no timing to summarise.
@@ -76,16 +79,20 @@ fn announcement(first: f64, calls_in_all: usize) -> Option<String> {
 pub fn timeit_stats<R>(repeat: usize, number: usize, mut f: impl FnMut() -> R) -> Timings {
     assert!(repeat > 0, "timeit_stats: repeat must be at least 1, got 0");
     assert!(number > 0, "timeit_stats: number must be at least 1, got 0");
-    let (runs, cpu) = (0..repeat)
-        .map(|run| {
-            let cpu_before = process_cpu_seconds();
-            // The first run announces the whole measurement, the others nothing.
-            let calls_in_all = if run == 0 { repeat * number } else { 0 };
-            let wall = timeit_announcing(number, calls_in_all, &mut f);
-            (wall, process_cpu_seconds() - cpu_before)
-        })
-        .unzip();
-    Timings::new(number, runs, cpu)
+    // One measurement of the machine around all runs: /proc/stat's rounding, once
+    // per run, would add up over short runs.
+    let ((runs, cpu), load) = MachineLoad::measure(|| {
+        (0..repeat)
+            .map(|run| {
+                let cpu_before = process_cpu_seconds();
+                // The first run announces the whole measurement, the others nothing.
+                let calls_in_all = if run == 0 { repeat * number } else { 0 };
+                let wall = timeit_announcing(number, calls_in_all, &mut f);
+                (wall, process_cpu_seconds() - cpu_before)
+            })
+            .unzip()
+    });
+    Timings::new(number, runs, cpu, load)
 }
 
 /// The CPU time this process has used so far, all its threads together (user and
@@ -115,18 +122,28 @@ pub fn process_cpu_seconds() -> f64 {
 /// The totals of several [`timeit`] runs of `number` calls each, with their summary.
 ///
 /// The summary is computed from the runs when asked for, so it always describes them.
+/// Printed, it is one line ending in the cores busy out of those the process may use
+/// ("1.95 of 2 cores busy"). The sentence saying that other work held the runs back is
+/// not part of it: a cell that compares two timings prints it once, with
+/// `timings.load().print_note()` ([`MachineLoad::print_note`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Timings {
     number: usize,
     runs: Vec<f64>,
     cpu: Vec<f64>,
+    load: MachineLoad,
 }
 
 impl Timings {
-    fn new(number: usize, runs: Vec<f64>, cpu: Vec<f64>) -> Self {
+    fn new(number: usize, runs: Vec<f64>, cpu: Vec<f64>, load: MachineLoad) -> Self {
         assert!(!runs.is_empty(), "Timings need at least one run");
         assert_eq!(runs.len(), cpu.len(), "one CPU time per run");
-        Timings { number, runs, cpu }
+        Timings {
+            number,
+            runs,
+            cpu,
+            load,
+        }
     }
 
     fn sorted(&self) -> Vec<f64> {
@@ -185,19 +202,35 @@ impl Timings {
     pub fn best_per_call(&self) -> f64 {
         self.min() / self.number as f64
     }
+
+    /// What the machine gave all runs together: the cores this process may use (the
+    /// "of 2" in "1.95 of 2 cores busy"), the cores other work kept busy meanwhile,
+    /// and, when that held the runs back, a sentence saying so.
+    ///
+    /// ```
+    /// use concurrency_helpers::timeit_stats;
+    ///
+    /// let timings = timeit_stats(3, 10, || (0..1000_u64).sum::<u64>());
+    /// assert!(timings.load().cores_available() >= 1);
+    /// timings.load().print_note(); // nothing on a quiet machine
+    /// ```
+    pub fn load(&self) -> MachineLoad {
+        self.load
+    }
 }
 
 impl fmt::Display for Timings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} runs of {}: min {:.6} s, median {:.6} s, max {:.6} s, {:.2} cores busy",
+            "{} runs of {}: min {:.6} s, median {:.6} s, max {:.6} s, {:.2} of {} busy",
             self.runs.len(),
             self.number,
             self.min(),
             self.median(),
             self.max(),
-            self.cores_busy()
+            self.cores_busy(),
+            cores_phrase(self.load.cores_available())
         )
     }
 }
@@ -237,15 +270,30 @@ mod tests {
         );
     }
 
+    fn quiet(cores: usize) -> MachineLoad {
+        MachineLoad::from_figures(6.0, 6.0, Some(0.1), cores, cores)
+    }
+
     #[test]
     fn stats_summarise_odd_and_even_counts() {
-        let odd = Timings::new(1, vec![3.0, 1.0, 2.0], vec![3.0, 0.5, 2.5]);
+        let odd = Timings::new(1, vec![3.0, 1.0, 2.0], vec![3.0, 0.5, 2.5], quiet(2));
         assert_eq!((odd.min(), odd.median(), odd.max()), (1.0, 2.0, 3.0));
         assert_eq!(odd.runs(), [3.0, 1.0, 2.0]);
         assert_eq!(odd.cores_busy(), 1.0);
-        let even = Timings::new(4, vec![4.0, 1.0, 2.0, 3.0], vec![0.0; 4]);
+        let even = Timings::new(4, vec![4.0, 1.0, 2.0, 3.0], vec![0.0; 4], quiet(2));
         assert_eq!((even.min(), even.median(), even.max()), (1.0, 2.5, 4.0));
         assert_eq!(even.best_per_call(), 0.25);
+    }
+
+    #[test]
+    fn the_summary_says_how_many_cores_there_were() {
+        let two = Timings::new(2, vec![1.0, 1.0], vec![1.9, 2.0], quiet(2));
+        assert_eq!(
+            two.to_string(),
+            "2 runs of 2: min 1.000000 s, median 1.000000 s, max 1.000000 s, 1.95 of 2 cores busy"
+        );
+        let one = Timings::new(1, vec![1.0], vec![0.98], quiet(1));
+        assert!(one.to_string().ends_with(", 0.98 of 1 core busy"), "{one}");
     }
 
     #[test]

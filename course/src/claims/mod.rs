@@ -16,7 +16,7 @@ mod topic_410_concurrency;
 mod workshop_410_concurrency;
 mod workshop_420_multiprocessing;
 
-use notebook_harness::{Check, Execution};
+use notebook_harness::{Cell, Check, Execution, ensure};
 
 /// Checks the claims of the notebook at `name` (relative to `notebooks/`) on its run.
 /// A complete notebook without claims fails: it would otherwise pass whatever it
@@ -40,11 +40,82 @@ pub fn check(name: &str, run: &Execution) -> Check {
     claims(run).map_err(|e| format!("{name}: {e}"))
 }
 
+/// The cores the kernel may use: the tests run it on this machine, in this process's
+/// control group and with its affinity.
+fn cores_available() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// The figures of a line ending in "1.95 of 2 cores busy" (the support crate's timings
+/// and the notebooks' own lines): cores busy, and the cores the kernel may use.
+fn cores_busy(line: &str) -> Option<(f64, f64)> {
+    let rest = line
+        .strip_suffix(" cores busy")
+        .or_else(|| line.strip_suffix(" core busy"))?;
+    let (busy, of) = rest.rsplit_once(" of ")?;
+    Some((busy.rsplit(' ').next()?.parse().ok()?, of.parse().ok()?))
+}
+
+/// The support crate's note that other programs held a cell's threads back, if it
+/// printed one.
+fn load_note(cell: &Cell) -> Option<String> {
+    cell.text()
+        .lines()
+        .find(|line| line.starts_with("other programs kept "))
+        .map(str::to_owned)
+}
+
+/// Below this many cores kept busy by other processes during a cell, the machine was
+/// quiet: the support crate's note (from half a core of other work) must not appear.
+const QUIET_LOAD: f64 = 0.25;
+
+/// A cell that times threads says how many cores the kernel had ("of 2 cores busy", on
+/// every such line), and says that other programs held its threads back only when
+/// they did: never with the machine quiet during the cell.
+fn says_how_many_cores_it_had(run: &Execution, cell: &Cell, lines: &[(f64, f64)]) -> Check {
+    let cores = cores_available() as f64;
+    ensure(!lines.is_empty(), || {
+        cell.describe("should print lines ending in `N of M cores busy`")
+    })?;
+    for &(busy, of) in lines {
+        ensure(of == cores, || {
+            cell.describe(&format!(
+                "printed {busy} of {of} cores busy; the kernel may use {cores} cores"
+            ))
+        })?;
+    }
+    let load = run.load_during(cell);
+    if let Some(note) = load_note(cell) {
+        ensure(load >= QUIET_LOAD, || {
+            cell.describe(&format!(
+                "other processes kept {load:.2} cores busy during this cell, yet it printed `{note}`"
+            ))
+        })?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use notebook_harness::Notebook;
     use std::time::Duration;
+
+    #[test]
+    fn reads_the_cores_busy_figures() {
+        assert_eq!(
+            cores_busy(
+                "concurrent: 5 runs of 2: min 0.1 s, median 0.1 s, max 0.1 s, 1.95 of 2 cores busy"
+            ),
+            Some((1.95, 2.0))
+        );
+        assert_eq!(
+            cores_busy("4 threads: median 0.0260 s, 0.98 of 1 core busy"),
+            Some((0.98, 1.0))
+        );
+        assert_eq!(cores_busy("speed-up: 1.9x"), None);
+        assert_eq!(cores_busy("..., 1.95 cores busy"), None);
+    }
 
     /// A notebook that executes cleanly but teaches nothing checked fails too.
     #[test]

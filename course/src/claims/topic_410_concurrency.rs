@@ -129,19 +129,19 @@ fn parallel_computation(run: &Execution) -> Check {
     let cell = nb.cell("speed-up")?;
     cell.number_after("speed-up: ")?;
     let cores = cell.number_after("cores: ")?;
-    let busy = |label: &str| -> Result<f64, String> {
+    let busy = |label: &str| -> Result<(f64, f64), String> {
         let line = cell
             .text()
             .lines()
             .find(|l| l.starts_with(label))
             .map(str::to_owned)
             .ok_or_else(|| cell.describe(&format!("should print a line `{label}...`")))?;
-        line.strip_suffix(" cores busy")
-            .and_then(|l| l.rsplit(' ').next())
-            .and_then(|n| n.parse().ok())
-            .ok_or_else(|| cell.describe(&format!("`{line}` should end in `N cores busy`")))
+        super::cores_busy(&line)
+            .ok_or_else(|| cell.describe(&format!("`{line}` should end in `N of M cores busy`")))
     };
     let (sequential, concurrent) = (busy("sequential: ")?, busy("concurrent: ")?);
+    super::says_how_many_cores_it_had(run, cell, &[sequential, concurrent])?;
+    let (sequential, concurrent) = (sequential.0, concurrent.0);
     let load = run.load_during(cell);
     if !run.had_free_cores(cell) {
         // With no core to spare, threads cannot show that they run in parallel; the

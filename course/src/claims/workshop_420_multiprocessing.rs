@@ -46,21 +46,29 @@ pub fn check(run: &Execution) -> Check {
     })
 }
 
-/// With the machine's cores free, as many threads as cores keep them busy.
+/// Every line of the table says how many cores the kernel had, and with the machine's
+/// cores free, as many threads as cores keep them busy.
 fn parallel_speed_up(run: &Execution) -> Check {
     let cell = run.notebook.cell("(1..=2 * cores)")?;
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let busy = cell
-        .text()
+    let cores = super::cores_available();
+    let text = cell.text();
+    let table: Vec<(&str, (f64, f64))> = text
         .lines()
-        .find_map(|line| {
-            let rest = line.strip_prefix(&format!("{cores} threads: "))?;
-            rest.strip_suffix(" cores busy")?
-                .rsplit(' ')
-                .next()?
-                .parse::<f64>()
-                .ok()
-        })
+        .filter(|line| line.contains(" threads: median "))
+        .filter_map(|line| Some((line, super::cores_busy(line)?)))
+        .collect();
+    ensure(table.len() == 2 * cores, || {
+        cell.describe(&format!(
+            "should print a line ending in `N of {cores} cores busy` for each of 1 to {} threads",
+            2 * cores
+        ))
+    })?;
+    let figures: Vec<(f64, f64)> = table.iter().map(|&(_, figures)| figures).collect();
+    super::says_how_many_cores_it_had(run, cell, &figures)?;
+    let busy = table
+        .iter()
+        .find(|(line, _)| line.starts_with(&format!("{cores} threads: ")))
+        .map(|&(_, (busy, _))| busy)
         .ok_or_else(|| cell.describe(&format!("should print a line for {cores} threads")))?;
     let load = run.load_during(cell);
     if !run.had_free_cores(cell) {
