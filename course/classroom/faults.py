@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import TypedDict
 
 import requests
 from learner import CellResult, Failure, Learner
@@ -232,7 +232,7 @@ def recover(a: Learner, watcher: Watcher) -> int:
 
 def one_fault(a: Learner, b: Learner, fault: Fault, cells: list[CodeCell], hub_url: str) -> FaultReport:
     report: FaultReport = {"counters_before": counters(a.name)}
-    watcher = Watcher(a, a.send("execute_request", execute_content(fault["source"])))
+    watcher = Watcher(a, a.request_execute(fault["source"]))
     stop = threading.Event()
     hub_seconds: list[float] = []
     hub_failures: list[str] = []
@@ -258,17 +258,6 @@ def one_fault(a: Learner, b: Learner, fault: Fault, cells: list[CodeCell], hub_u
         watcher.thread.join()
     report["seen_by_a"] = watcher.seen
     return report
-
-
-def execute_content(code: str) -> dict[str, Any]:
-    return {
-        "code": code,
-        "silent": False,
-        "store_history": True,
-        "user_expressions": {},
-        "allow_stdin": False,
-        "stop_on_error": True,
-    }
 
 
 def run_faults(

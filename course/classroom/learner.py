@@ -225,8 +225,9 @@ class Learner:
                     return
         raise Failure(f"{self.name}: the kernel did not answer within {self.cell_timeout} s")
 
-    def execute(self, index: int, code: str) -> CellResult:
-        msg_id = self.send(
+    def request_execute(self, code: str) -> str:
+        """Sends `code` to run as JupyterLab sends a cell; the request's message id."""
+        return self.send(
             "execute_request",
             {
                 "code": code,
@@ -237,6 +238,9 @@ class Learner:
                 "stop_on_error": True,
             },
         )
+
+    def execute(self, index: int, code: str) -> CellResult:
+        msg_id = self.request_execute(code)
         started = time.monotonic()
         reply: dict[str, Any] | None = None
         idle = False

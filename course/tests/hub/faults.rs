@@ -9,7 +9,7 @@
 //! `--without-limits`: then the checks of the limits fail, which shows what each limit
 //! does (the faults are bounded, so the machine survives that run).
 
-use crate::shared::{NOTEBOOK, PORT, work_dir};
+use crate::shared::{NOTEBOOK, PORT, logs_in, verdict, work_dir};
 use course::class::ClassHub;
 use course::class::faults::{FAULTS, FaultReport, FaultsReport, added_p95};
 use course::class::percentile;
@@ -64,15 +64,7 @@ pub fn faults() -> Result<(), String> {
     if !left.is_empty() {
         problems.push(format!("left behind after the hub stopped: {left:?}"));
     }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{}\n(logs in {})",
-            problems.join("\n"),
-            dir.display()
-        ))
-    }
+    verdict(&problems, &logs_in(&dir))
 }
 
 fn judge(report: &FaultsReport, problems: &mut Vec<String>) {

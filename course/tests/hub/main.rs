@@ -39,7 +39,7 @@ use course::setup;
 use kernel_setup::Layout;
 use libtest_mimic::{Arguments, Trial};
 use notebook_harness::browser::{Browser, Entry, Server};
-use shared::{NOTEBOOK, PORT, cargo_hub, notebook_code_cells, work_dir};
+use shared::{NOTEBOOK, PORT, cargo_hub, logs_in, notebook_code_cells, verdict, work_dir};
 use std::fs;
 use std::path::Path;
 use std::time::Duration;
@@ -140,15 +140,7 @@ fn small_class() -> Result<(), String> {
             second.status
         ));
     }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{}\n(logs in {})",
-            problems.join("\n"),
-            out.display()
-        ))
-    }
+    verdict(&problems, &logs_in(&out))
 }
 
 /// Every cell ran for both learners, without an error or a panic.
@@ -278,14 +270,8 @@ fn in_chromium() -> Result<(), String> {
     if !left.is_empty() {
         problems.push(format!("left running after the hub stopped: {left:?}"));
     }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{}\n(screenshot {}, logs in {})",
-            problems.join("\n"),
-            screenshot.display(),
-            dir.display()
-        ))
-    }
+    verdict(
+        &problems,
+        &format!("screenshot {}, {}", screenshot.display(), logs_in(&dir)),
+    )
 }

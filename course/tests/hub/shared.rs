@@ -4,7 +4,7 @@
 use kernel_setup::Layout;
 use notebook_harness::Notebook;
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// The short notebook each learner runs: processes, so it also builds the support
@@ -40,4 +40,19 @@ pub fn cargo_hub(args: &[&str]) -> Output {
         .current_dir(Layout::of_this_checkout().root)
         .output()
         .expect("cargo runs")
+}
+
+/// A trial's verdict: passed when nothing went wrong, else every problem, a line each,
+/// and where its files are (`files`, e.g. "logs in target/hub/class").
+pub fn verdict(problems: &[String], files: &str) -> Result<(), String> {
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{}\n({files})", problems.join("\n")))
+    }
+}
+
+/// "logs in DIR".
+pub fn logs_in(dir: &Path) -> String {
+    format!("logs in {}", dir.display())
 }
