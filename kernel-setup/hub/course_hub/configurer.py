@@ -234,6 +234,11 @@ def apply_config(settings: HubSettings, c: Config) -> None:
     c.Spawner.start_timeout = 120
     c.Spawner.http_timeout = 120
     c.Spawner.pre_spawn_hook = prepare_home
+    # Each kernel's ports are chosen once and kept across restarts, even the server's
+    # "new random ports" after a failed start: a port another learner's kernel took at
+    # the same moment then kills the kernel for good (seen with 12 learners opening the
+    # notebook at once). Unkept, each restart picks free ports again.
+    c.Spawner.args = ["--KernelManager.cache_ports=False"]
     # Every start pulls the course into ~/concurrency-course with nbgitpuller, which
     # merges the instructor's new commits and never overwrites what the learner changed.
     c.Spawner.default_url = settings.default_url

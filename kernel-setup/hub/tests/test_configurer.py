@@ -95,6 +95,7 @@ def test_learners_servers_see_only_the_course_environment() -> None:
     assert c.Spawner.default_url == "/git-pull?repo=file%3A%2F%2F%2Fsrv%2Fcourse&branch=main"
     assert (c.Spawner.start_timeout, c.Spawner.http_timeout) == (120, 120)
     assert c.Spawner.pre_spawn_hook is configurer.prepare_home
+    assert c.Spawner.args == ["--KernelManager.cache_ports=False"]
 
 
 def test_the_spawner_module_is_where_jupyterhub_looks() -> None:
