@@ -9,7 +9,7 @@
 //! `--without-limits`: then the checks of the limits fail, which shows what each limit
 //! does (the faults are bounded, so the machine survives that run).
 
-use crate::shared::{NOTEBOOK, PORT, logs_in, verdict, work_dir};
+use crate::shared::{NOTEBOOK, PORT, logs_in, save_report, verdict, work_dir};
 use course::class::ClassHub;
 use course::class::faults::{FAULTS, FaultReport, FaultsReport, added_p95};
 use course::class::percentile;
@@ -54,8 +54,7 @@ pub fn faults() -> Result<(), String> {
         });
     let left = hub.stop();
     let report = report?;
-    let json = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
-    fs::write(dir.join("report.json"), json).map_err(|e| e.to_string())?;
+    save_report(&report, &dir)?;
     let mut problems = Vec::new();
     if let Some(error) = &report.error {
         problems.push(format!("the class did not get through: {error}"));

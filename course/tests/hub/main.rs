@@ -39,8 +39,9 @@ use course::setup;
 use kernel_setup::Layout;
 use libtest_mimic::{Arguments, Trial};
 use notebook_harness::browser::{Browser, Entry, Server};
-use shared::{NOTEBOOK, PORT, cargo_hub, logs_in, notebook_code_cells, verdict, work_dir};
-use std::fs;
+use shared::{
+    NOTEBOOK, PORT, cargo_hub, logs_in, notebook_code_cells, save_report, verdict, work_dir,
+};
 use std::path::Path;
 use std::time::Duration;
 
@@ -98,8 +99,7 @@ fn small_class() -> Result<(), String> {
     ]);
     let left = hub.stop();
     let report = report?;
-    let json = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
-    fs::write(out.join("report.json"), json).map_err(|e| e.to_string())?;
+    save_report(&report, &out)?;
     let mut problems = Vec::new();
     if let Some(error) = &report.error {
         problems.push(format!("the class did not get through: {error}"));
@@ -185,8 +185,7 @@ fn idle_server() -> Result<(), String> {
     );
     let left = hub.stop();
     let report = report?;
-    let json = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
-    fs::write(dir.join("report.json"), json).map_err(|e| e.to_string())?;
+    save_report(&report, &dir)?;
     if let Some(error) = &report.error {
         return Err(format!("the idle server was not culled: {error}"));
     }

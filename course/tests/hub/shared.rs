@@ -56,3 +56,10 @@ pub fn verdict(problems: &[String], files: &str) -> Result<(), String> {
 pub fn logs_in(dir: &Path) -> String {
     format!("logs in {}", dir.display())
 }
+
+/// Keeps the client's `report` as `report.json` in the trial's folder, for reading
+/// after a failure.
+pub fn save_report(report: &impl serde::Serialize, dir: &Path) -> Result<(), String> {
+    let json = serde_json::to_string_pretty(report).map_err(|e| e.to_string())?;
+    fs::write(dir.join("report.json"), json).map_err(|e| e.to_string())
+}

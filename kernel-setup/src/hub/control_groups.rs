@@ -111,13 +111,8 @@ impl ClassGroups {
     /// Removes every learner's group of this class and the class group: what a hub
     /// that did not stop its servers (killed) left behind.
     pub fn remove_all(&self) -> Result<()> {
-        let learners: Vec<String> = self
-            .handles(None)?
-            .iter()
-            .flat_map(children)
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
-            .collect();
+        let learners: std::collections::BTreeSet<String> =
+            self.handles(None)?.iter().flat_map(children).collect();
         for learner in &learners {
             self.remove(learner)?;
         }
