@@ -28,6 +28,7 @@
 //! | peps.python.org, offline (feature `http`) | [`PepSite`], [`PEPS`], [`pep_page`] |
 //! | (a picture of what each thread did when) | [`Timeline`], spans from [`timeline`] |
 //! | (a chart of speed-ups, feature `charts`) | [`speed_up_chart`]                     |
+//! | (a workshop's checks, as in rustlings) | [`check`], [`check_within`], [`passed`]   |
 //!
 //! Everything is at the crate's top level but the span functions, which read as
 //! what they mark: `let _span = timeline::work("request");` ([`timeline`]).
@@ -52,6 +53,7 @@
 mod barrier;
 #[cfg(feature = "charts")]
 mod chart;
+mod exercise_check;
 mod machine_load;
 #[cfg(feature = "http")]
 mod pep_site;
@@ -67,6 +69,7 @@ pub use barrier::{Barrier, BarrierWaitError};
 #[cfg(feature = "charts")]
 pub use chart::speed_up_chart;
 pub use crossbeam_channel;
+pub use exercise_check::{check, check_within, passed};
 pub use machine_load::{MEASURABLE_FROM_SECONDS, MachineLoad, NOTE_FROM_CORES};
 #[cfg(feature = "http")]
 pub use pep_site::{PEPS, PepSite, pep_page};
