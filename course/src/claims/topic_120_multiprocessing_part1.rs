@@ -1,5 +1,5 @@
-//! `slides/topic_120_multiprocessing_part1.ipynb`: threads run in the kernel's process,
-//! each worker in a process of its own, and a worker's crash leaves the kernel running.
+//! `slides/topic_120_multiprocessing_part1.ipynb`: threads run in the cells' process,
+//! each worker in a process of its own, and a worker's crash leaves the cells' process running.
 
 use notebook_harness::{Cell, Check, Execution, ensure};
 use std::collections::{BTreeMap, BTreeSet};
@@ -21,7 +21,7 @@ pub fn check(run: &Execution) -> Check {
     let crash = nb.cell("worker().arg(\"crash\")")?;
     crash.expect_text("The worker ended with signal: 6 (SIGABRT)")?;
     let pid = kernel.first().copied().unwrap_or_default();
-    crash.expect_text(&format!("This kernel is still running, as PID {pid}."))
+    crash.expect_text(&format!("This notebook's cells still run in process {pid}."))
 }
 
 /// Task id to PID, from the cell's `Hello, from task N. PID is P.` lines: one for each
