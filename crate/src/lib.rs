@@ -73,7 +73,7 @@ pub use exercise_check::{check, check_within, passed};
 pub use machine_load::{MEASURABLE_FROM_SECONDS, MachineLoad, NOTE_FROM_CORES};
 #[cfg(feature = "http")]
 pub use pep_site::{PEPS, PepSite, pep_page};
-pub use processes::{ProcessBarrier, wait_at_rendezvous, worker, worker_source};
+pub use processes::{ProcessBarrier, rendezvous_source, wait_at_rendezvous, worker, worker_source};
 pub use random::{RandomStream, randint, random};
 #[cfg(feature = "pool")]
 pub use rayon;

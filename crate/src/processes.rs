@@ -19,6 +19,9 @@ const CRATE_DIR: &str = env!("CARGO_MANIFEST_DIR");
 /// The source of the worker program, to show in a notebook.
 const WORKER_SOURCE: &str = include_str!("bin/worker.rs");
 
+/// This module's source, to show the rendezvous in a notebook.
+const PROCESSES_SOURCE: &str = include_str!("processes.rs");
+
 /// A [`Command`] that runs the support crate's `worker` program, built with cargo on
 /// first use in this process (about 10 s the first time on a machine, then cargo
 /// finds it up to date). Its subcommands are the tasks of the multiprocessing notebooks: `greet ID`,
@@ -59,14 +62,25 @@ fn build_worker() -> Result<PathBuf, String> {
 /// The worker program's function `name`, as written in `src/bin/worker.rs`, for a
 /// notebook to show what its processes run. Empty if there is no such function.
 pub fn worker_source(name: &str) -> String {
+    function_source(WORKER_SOURCE, name)
+}
+
+/// The source of [`wait_at_rendezvous`], for a notebook to show how the processes of a
+/// [`ProcessBarrier`] meet.
+pub fn rendezvous_source() -> String {
+    function_source(PROCESSES_SOURCE, "wait_at_rendezvous")
+}
+
+/// The top-level function `name` in `source`, from the doc comment above it to its
+/// closing brace; empty if there is none.
+fn function_source(source: &str, name: &str) -> String {
     let start = format!("fn {name}(");
-    WORKER_SOURCE
+    source
         .find(&start)
         .and_then(|at| {
-            // From the doc comment above the function to its closing brace.
-            let begin = WORKER_SOURCE[..at].rfind("\n\n").map_or(0, |b| b + 2);
-            let end = WORKER_SOURCE[at..].find("\n}\n").map(|e| at + e + 2)?;
-            Some(WORKER_SOURCE[begin..end].to_owned())
+            let begin = source[..at].rfind("\n\n").map_or(0, |b| b + 2);
+            let end = source[at..].find("\n}\n").map(|e| at + e + 2)?;
+            Some(source[begin..end].to_owned())
         })
         .unwrap_or_default()
 }
@@ -115,7 +129,8 @@ impl Drop for ProcessBarrier {
 }
 
 /// Marks `me` as arrived at the rendezvous in `dir` and waits until `parties` have,
-/// or fails after `timeout` (like a barrier's wait with a timeout).
+/// or fails after `timeout` (like a barrier's wait with a timeout). Each party looks at
+/// the folder every 5 ms: the last to arrive goes on at once, the others within 5 ms.
 pub fn wait_at_rendezvous(
     dir: &Path,
     me: &str,
@@ -149,6 +164,9 @@ mod tests {
         assert!(source.contains("lock.lock()?;"), "{source}");
         assert!(source.ends_with("Ok(())\n}"), "{source}");
         assert_eq!(worker_source("no_such_function"), "");
+        let rendezvous = rendezvous_source();
+        assert!(rendezvous.starts_with("/// Marks `me`"), "{rendezvous}");
+        assert!(rendezvous.ends_with("    }\n}"), "{rendezvous}");
     }
 
     #[test]

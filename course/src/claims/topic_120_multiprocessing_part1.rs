@@ -21,7 +21,9 @@ pub fn check(run: &Execution) -> Check {
     let crash = nb.cell("worker().arg(\"crash\")")?;
     crash.expect_text("The worker ended with signal: 6 (SIGABRT)")?;
     let pid = kernel.first().copied().unwrap_or_default();
-    crash.expect_text(&format!("This notebook's cells still run in process {pid}."))
+    crash.expect_text(&format!(
+        "This notebook's cells still run in process {pid}."
+    ))
 }
 
 /// Task id to PID, from the cell's `Hello, from task N. PID is P.` lines: one for each
