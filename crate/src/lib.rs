@@ -26,6 +26,8 @@
 //! | `multiprocessing.Pool`, `.dummy` (feature `pool`) | [`rayon`], re-exported         |
 //! | `requests.get(url)` (feature `http`) | [`ureq`], re-exported                     |
 //! | peps.python.org, offline (feature `http`) | [`PepSite`], [`PEPS`], [`pep_page`] |
+//! | (every interleaving of a small program, feature `model-check`) | [`model::check`], on loom |
+//! | (locks that name a deadlock's cycle) | [`DeadlockDetector`], [`NamedMutex`]      |
 //! | (a picture of what each thread did when) | [`Timeline`], spans from [`timeline`] |
 //! | (a chart of speed-ups, feature `charts`) | [`speed_up_chart`]                     |
 //! | (a workshop's checks, as in rustlings) | [`check`], [`check_within`], [`passed`]   |
@@ -53,8 +55,11 @@
 mod barrier;
 #[cfg(feature = "charts")]
 mod chart;
+mod deadlock;
 mod exercise_check;
 mod machine_load;
+#[cfg(feature = "model-check")]
+pub mod model;
 #[cfg(feature = "http")]
 mod pep_site;
 mod processes;
@@ -69,6 +74,7 @@ pub use barrier::{Barrier, BarrierWaitError};
 #[cfg(feature = "charts")]
 pub use chart::speed_up_chart;
 pub use crossbeam_channel;
+pub use deadlock::{DeadlockDetector, LockError, NamedMutex, NamedMutexGuard, Waiting};
 pub use exercise_check::{check, check_within, passed};
 pub use machine_load::{MEASURABLE_FROM_SECONDS, MachineLoad, NOTE_FROM_CORES};
 #[cfg(feature = "http")]
