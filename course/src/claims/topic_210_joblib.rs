@@ -19,33 +19,33 @@ pub fn check(run: &Execution) -> Check {
     )?;
 
     // Each argument is computed once, however often it is asked for.
-    for (cell, computed) in [
+    for (call, computed) in [
         (
-            "perform_computations_in_parallel(5, perform_memoized_computation)",
+            "perform_computations_in_parallel(5, perform_memoized_computation))",
             5,
         ),
         (
-            "timeit(10, || perform_computations_in_parallel(5, perform_memoized_computation))",
+            "timeit(10, || perform_computations_in_parallel(5, perform_memoized_computation)))",
             0,
         ),
         (
-            "timeit(10, || perform_computations_in_parallel(32, perform_memoized_computation))",
+            "timeit(10, || perform_computations_in_parallel(32, perform_memoized_computation)))",
             27,
         ),
         (
-            "timeit(10, || perform_computations_in_parallel(128, perform_memoized_computation))",
+            "timeit(10, || perform_computations_in_parallel(128, perform_memoized_computation)))",
             96,
         ),
         (
-            "perform_computations_sequentially(5, perform_memoized_computation)",
+            "perform_computations_sequentially(5, perform_memoized_computation))",
             0,
         ),
     ] {
-        let cell = nb.cell(cell)?;
-        let found = cell.count("[Memory] Calling");
-        ensure(found == computed, || {
+        let cell = nb.cell(&format!("report_new_results(&memory_dir(), || {call}"))?;
+        let found = cell.number_after("[Memory] ")?;
+        ensure(found == f64::from(computed), || {
             cell.describe(&format!(
-                "should compute {computed} new results, not {found}"
+                "should compute and save {computed} new results, not {found}"
             ))
         })?;
     }
