@@ -27,8 +27,23 @@ use std::time::Duration;
 #[track_caller]
 pub fn check(passed: bool, hint: impl Display) {
     if !passed {
-        panic!("✗ {hint}");
+        fail(hint);
     }
+}
+
+/// Panics with `✗` and `hint`, then pauses while the panic unwinds: the kernel passes
+/// a cell's stderr on from a thread of its own, and without the pause the cell could
+/// end before the hint reached the notebook (it showed only the panic's first line).
+#[track_caller]
+fn fail(hint: impl Display) -> ! {
+    struct PauseWhileUnwinding;
+    impl Drop for PauseWhileUnwinding {
+        fn drop(&mut self) {
+            thread::sleep(Duration::from_millis(200));
+        }
+    }
+    let _pause = PauseWhileUnwinding;
+    panic!("✗ {hint}");
 }
 
 /// Runs the learner's `f` on a thread of its own and returns its value, or fails the
@@ -58,7 +73,7 @@ pub fn check_within<T: Send + 'static>(
     });
     match receiver.recv_timeout(Duration::from_secs_f64(seconds)) {
         Ok(value) => value,
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("✗ {hint}"),
+        Err(mpsc::RecvTimeoutError::Timeout) => fail(hint),
         // The sender went away without a value: `f` panicked, and said why.
         Err(mpsc::RecvTimeoutError::Disconnected) => match worker.join() {
             Err(payload) => std::panic::resume_unwind(payload),
