@@ -193,6 +193,25 @@ fn bad_parallel_version(num_iterations: u64, seed: u64) -> f64 {
 }"#,
                 hint: "marked 0 chunks on the timeline, expected 4",
             },
+            WrongAnswer {
+                task: "fn better_parallel_version(",
+                code: r#"fn better_parallel_version(num_iterations: u64, num_threads: u64, seed: u64) -> f64 {
+    let per_thread = num_iterations / num_threads;
+    let total: f64 = thread::scope(|s| {
+        (0..num_threads)
+            .map(|t| {
+                s.spawn(move || {
+                    let _span = timeline::work("chunk");
+                    compute_pi_sequentially_2(per_thread, seed + t)
+                })
+            })
+            .map(|thread| thread.join().unwrap())
+            .sum()
+    });
+    total / num_threads as f64
+}"#,
+                hint: "ran its 4 chunks one after the other: spawn every chunk's thread before you join the first",
+            },
         ],
     ),
 ];

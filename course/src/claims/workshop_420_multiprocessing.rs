@@ -26,10 +26,11 @@ pub fn check(run: &Execution) -> Check {
     }
     let bad = median(nb, "let bad = timeit_stats")?;
     let better = median(nb, "println!(\"Better parallel (8 threads):\");")?;
-    // Measured here: about 100 times slower; a busy machine slows both alike.
-    ensure(better * 5.0 < bad, || {
+    // A job per point (rayon's `with_max_len(1)`), measured here with 0.9 cores busy
+    // elsewhere: 0.41 s against 0.057 s, 7 times slower; a busy machine slows both alike.
+    ensure(better * 3.0 < bad, || {
         format!(
-            "one chunk per thread (8 threads, median {better} s) should beat one task per point (median {bad} s) at least 5 times"
+            "one chunk per thread (8 threads, median {better} s) should beat one task per point (median {bad} s) at least 3 times"
         )
     })?;
     parallel_speed_up(run)?;
