@@ -263,8 +263,9 @@ pub struct Waiting {
     pub waits_for: String,
 }
 
-/// Why [`NamedMutex::lock`] returned without the lock.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Why [`NamedMutex::lock`] returned without the lock. Its `Debug` form is its
+/// message, so that a notebook cell's `Err(...)` value reads as the cycle.
+#[derive(Clone, PartialEq, Eq)]
 pub enum LockError {
     /// Waiting would have closed this cycle, the asking thread first: each thread
     /// holds a lock the one before it waits for. The asking thread did not wait.
@@ -306,6 +307,12 @@ impl fmt::Display for LockError {
                 "gave up on {lock} after {waited:?}: {holder} held it and did not release it"
             ),
         }
+    }
+}
+
+impl fmt::Debug for LockError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
     }
 }
 
@@ -404,6 +411,19 @@ mod tests {
         let errors: Vec<_> = outcomes.iter().filter_map(|o| o.clone().err()).collect();
         assert_eq!(errors.len(), 1, "{outcomes:?}");
         assert!(matches!(&errors[0], LockError::Deadlock(c) if c.len() == 3));
+    }
+
+    #[test]
+    fn an_error_as_a_cells_value_reads_as_its_message() {
+        let error = LockError::Deadlock(vec![Waiting {
+            thread: "task2".into(),
+            holds: "lock B".into(),
+            waits_for: "lock A".into(),
+        }]);
+        assert_eq!(
+            format!("{:?}", Err::<(), _>(error)),
+            "Err(deadlock: task2 holds lock B and waits for lock A)"
+        );
     }
 
     #[test]
