@@ -1,47 +1,5 @@
 //! Locks that know who holds them and who waits for them, and refuse a wait that
 //! would close a cycle: a deadlock named as it happens, instead of a hang.
-//!
-//! A [`DeadlockDetector`] makes [`NamedMutex`]es and keeps their *wait-for graph*:
-//! which thread holds which lock, and which lock each blocked thread waits for. A
-//! thread that asks for a lock held by a thread that (through others) waits for a
-//! lock it holds would wait forever; instead of waiting, it gets
-//! [`LockError::Deadlock`], which names the cycle, and can back off (drop its locks),
-//! which lets the others through.
-//!
-//! ```
-//! use concurrency_helpers::{DeadlockDetector, LockError, NamedMutex};
-//! use std::sync::Barrier;
-//! use std::thread;
-//! use std::time::Duration;
-//!
-//! let detector = DeadlockDetector::new(Duration::from_secs(5));
-//! let (lock_a, lock_b) = (detector.mutex("lock A", ()), detector.mutex("lock B", ()));
-//! let both_hold_one = Barrier::new(2);
-//! let take_both = |first: &NamedMutex<()>, second: &NamedMutex<()>| -> Result<(), LockError> {
-//!     let _first = first.lock()?;
-//!     both_hold_one.wait(); // each thread holds its first lock now
-//!     let _second = second.lock()?;
-//!     Ok(())
-//! };
-//! let outcomes = thread::scope(|s| {
-//!     let named = |name: &str| thread::Builder::new().name(name.into());
-//!     let one = named("task1").spawn_scoped(s, || take_both(&lock_a, &lock_b)).unwrap();
-//!     let two = named("task2").spawn_scoped(s, || take_both(&lock_b, &lock_a)).unwrap();
-//!     [one.join().unwrap(), two.join().unwrap()]
-//! });
-//! // Whichever asked second closed the cycle and backed off; the other got both.
-//! let refused: Vec<_> = outcomes.iter().filter_map(|o| o.as_ref().err()).collect();
-//! assert_eq!(refused.len(), 1);
-//! let said = refused[0].to_string();
-//! for name in ["task1", "task2", "lock A", "lock B"] {
-//!     assert!(said.contains(name), "{said}");
-//! }
-//! ```
-//!
-//! Only the detector's own locks are in its graph: a thread blocked on anything else
-//! (a `std` lock, a channel) is not seen, so every wait also ends after the
-//! detector's timeout. The bookkeeping takes one lock shared by all the detector's
-//! mutexes: fine for a lesson or a test, too slow for a hot path.
 
 use std::collections::HashMap;
 use std::error::Error;
@@ -51,8 +9,50 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, ThreadId};
 use std::time::{Duration, Instant};
 
-/// Makes [`NamedMutex`]es and watches them for deadlocks (see the
-/// [module](self) for what it checks).
+/// Makes [`NamedMutex`]es and keeps their *wait-for graph*: which thread holds which
+/// lock, and which lock each blocked thread waits for. A
+/// thread that asks for a lock held by a thread that (through others) waits for a
+/// lock it holds would wait forever; instead of waiting, it gets
+/// [`LockError::Deadlock`], which names the cycle, and can back off (drop its locks),
+/// which lets the others through.
+///
+/// ```
+/// use concurrency_helpers::{DeadlockDetector, LockError, NamedMutex};
+/// use std::sync::Barrier;
+/// use std::thread;
+/// use std::time::Duration;
+///
+/// let detector = DeadlockDetector::new(Duration::from_secs(5));
+/// let (lock_a, lock_b) = (detector.mutex("lock A", ()), detector.mutex("lock B", ()));
+/// let both_hold_one = Barrier::new(2);
+/// let take_both = |first: &NamedMutex<()>, second: &NamedMutex<()>| -> Result<(), LockError> {
+///     let _first = first.lock()?;
+///     both_hold_one.wait(); // each thread holds its first lock now
+///     let _second = second.lock()?;
+///     Ok(())
+/// };
+/// let outcomes = thread::scope(|s| {
+///     let named = |name: &str| thread::Builder::new().name(name.into());
+///     let one = named("task1").spawn_scoped(s, || take_both(&lock_a, &lock_b)).unwrap();
+///     let two = named("task2").spawn_scoped(s, || take_both(&lock_b, &lock_a)).unwrap();
+///     [one.join().unwrap(), two.join().unwrap()]
+/// });
+/// // Whichever asked second closed the cycle and backed off; the other got both.
+/// let refused: Vec<_> = outcomes.iter().filter_map(|o| o.as_ref().err()).collect();
+/// assert_eq!(refused.len(), 1);
+/// let said = refused[0].to_string();
+/// for name in ["task1", "task2", "lock A", "lock B"] {
+///     assert!(said.contains(name), "{said}");
+/// }
+/// ```
+///
+/// Only the detector's own locks are in its graph: a thread blocked on anything else
+/// (a `std` lock, a channel) is not seen, so every wait also ends after the
+/// detector's timeout. The bookkeeping takes one lock shared by all the detector's
+/// mutexes: fine for a lesson or a test, too slow for a hot path. (`parking_lot`'s
+/// `deadlock_detection` finds such cycles among its locks in real programs, from a
+/// background thread; it reports thread ids and backtraces, not lock names, and the
+/// threads stay blocked, which in a notebook would leave the cell hanging.)
 #[derive(Debug, Clone)]
 pub struct DeadlockDetector {
     shared: Arc<Shared>,

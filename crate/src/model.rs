@@ -43,7 +43,8 @@ pub const MAX_THREADS: usize = loom::MAX_THREADS - 1;
 
 /// Runs `step` once on each of `threads` threads, all adding to one counter that
 /// starts at 0, under every interleaving loom finds, and reports whether each ended
-/// with the counter at `threads` (one per thread), with the first that did not.
+/// with the counter at `threads` (one per thread), showing one that did not: the
+/// first whose reads each saw the latest write, if any did.
 ///
 /// The counter is an [`AtomicU64`] or a [`Mutex<u64>`](Mutex), named by the type of
 /// the closure's argument. Two threads of a read and a write take a few
@@ -62,7 +63,7 @@ pub fn check<C: Counter>(threads: usize, step: impl Fn(&C) + Send + Sync + 'stat
         threads,
         interleavings: 0,
         wrong: 0,
-        first_wrong: None,
+        shown: None,
     }));
     let step = Arc::new(step);
     let shared_tally = Arc::clone(&tally);
@@ -92,11 +93,11 @@ pub fn check<C: Counter>(threads: usize, step: impl Fn(&C) + Send + Sync + 'stat
             // write; an interleaving whose reads all see the latest write shows the
             // lost update by the order of the steps alone.
             if tally
-                .first_wrong
+                .shown
                 .as_ref()
                 .is_none_or(|shown| shown.stale && !stale)
             {
-                tally.first_wrong = Some(Interleaving {
+                tally.shown = Some(Interleaving {
                     steps,
                     value,
                     stale,
@@ -104,22 +105,18 @@ pub fn check<C: Counter>(threads: usize, step: impl Fn(&C) + Send + Sync + 'stat
             }
         }
     });
-    let report = tally.lock().unwrap_or_else(PoisonError::into_inner);
-    Report {
-        first_wrong: report.first_wrong.clone(),
-        ..*report
-    }
+    tally.lock().unwrap_or_else(PoisonError::into_inner).clone()
 }
 
 /// What [`check`] found: how many interleavings it explored, how many ended with a
-/// wrong count, and the first of those step by step. As a notebook cell's value, or
+/// wrong count, and one of those step by step. As a notebook cell's value, or
 /// printed, it shows as a table with one column per thread.
 #[derive(Debug, Clone)]
 pub struct Report {
     threads: usize,
     interleavings: usize,
     wrong: usize,
-    first_wrong: Option<Interleaving>,
+    shown: Option<Interleaving>,
 }
 
 #[derive(Debug, Clone)]
@@ -163,7 +160,7 @@ impl fmt::Display for Report {
             wrong,
             ..
         } = *self;
-        let Some(first) = &self.first_wrong else {
+        let Some(first) = &self.shown else {
             return write!(
                 f,
                 "{threads} threads add 1 each: all {interleavings} interleavings explored end with {threads}, none loses an update"
@@ -395,7 +392,7 @@ mod tests {
         let report = check(2, read_then_write);
         assert!(!report.is_correct());
         assert!(report.wrong() >= 1 && report.wrong() < report.interleavings());
-        let first = report.first_wrong.as_ref().unwrap();
+        let first = report.shown.as_ref().unwrap();
         assert_eq!(first.value, 1);
         // Both read 0 before either writes.
         let reads: Vec<_> = first.steps.iter().take(2).collect();
