@@ -22,7 +22,7 @@
 //! | `threading.Barrier(n, timeout=t)`    | [`Barrier`], failing with [`BarrierWaitError`] |
 //! | `queue.Queue` with several consumers | [`crossbeam_channel`], re-exported        |
 //! | `multiprocessing.Process(target=f)`  | [`worker()`]: a `Command` for the crate's worker program, [`worker_source`] shows its code |
-//! | `multiprocessing.Barrier(n)`         | [`ProcessBarrier`], [`wait_at_rendezvous`] |
+//! | `multiprocessing.Barrier(n)`         | [`ProcessBarrier`], [`wait_at_rendezvous`]; [`rendezvous_source`] shows its code |
 //! | `multiprocessing.Pool`, `.dummy` (feature `pool`) | [`rayon`], re-exported         |
 //! | `requests.get(url)` (feature `http`) | [`ureq`], re-exported                     |
 //! | peps.python.org, offline (feature `http`) | [`PepSite`], [`PEPS`], [`pep_page`] |
