@@ -91,7 +91,7 @@ fn get_peps_with_workers(site: &str, peps: &[&str], workers: usize) -> Vec<Resul
     ordered.sort_by_key(|(position, _)| *position);
     ordered.into_iter().map(|(_, page)| page).collect()
 }"#,
-                hint: "do the workers stop? A worker's loop over the job channel ends only once every sender of it is dropped",
+                hint: "do the workers stop? A loop over a channel, the jobs' or the pages', ends only once every sender of it is dropped",
             },
             WrongAnswer {
                 task: "fn get_peps_with_workers(",
@@ -192,6 +192,25 @@ fn bad_parallel_version(num_iterations: u64, seed: u64) -> f64 {
     estimates.iter().sum::<f64>() / num_threads as f64
 }"#,
                 hint: "marked 0 chunks on the timeline, expected 4",
+            },
+            WrongAnswer {
+                task: "fn better_parallel_version(",
+                code: r#"fn better_parallel_version(num_iterations: u64, num_threads: u64, seed: u64) -> f64 {
+    let per_thread = num_iterations / num_threads;
+    let estimates: Vec<f64> = thread::scope(|s| {
+        let threads: Vec<_> = (0..num_threads)
+            .map(|t| {
+                s.spawn(move || {
+                    let _ = timeline::work("chunk");
+                    compute_pi_sequentially_2(per_thread, seed + t)
+                })
+            })
+            .collect();
+        threads.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    estimates.iter().sum::<f64>() / num_threads as f64
+}"#,
+                hint: "marked chunks that lasted no time: a span ends when its guard is dropped",
             },
             WrongAnswer {
                 task: "fn better_parallel_version(",
