@@ -31,11 +31,15 @@ await step('waiting for the notebook to appear', () =>
 );
 const kernelName = await step('waiting for the kernel to start', async () => {
   const name = page.locator('.jp-NotebookPanel-toolbar .jp-Toolbar-kernelName');
+  // The toolbar names the kernel from the notebook's metadata before the kernel exists;
+  // Run All in that moment clears every cell's prompt and runs nothing. The status bar
+  // says Idle only once the kernel is connected.
   await page.waitForFunction(
     () => {
       const el = document.querySelector('.jp-NotebookPanel-toolbar .jp-Toolbar-kernelName');
       const text = el?.textContent?.trim() ?? '';
-      return text !== '' && !/No Kernel|Kernel Starting|Connecting/i.test(text);
+      const status = document.querySelector('#jp-main-statusbar')?.textContent ?? '';
+      return text !== '' && !/No Kernel|Kernel Starting|Connecting/i.test(text) && /\|\s*Idle/.test(status);
     },
     null,
     { timeout: remaining() },
