@@ -1,36 +1,46 @@
-//! The course as handouts that need no kernel, like the original course's output
-//! folders: every complete notebook executed and rendered as HTML with its outputs and
-//! pictures, the reveal.js slides of each topic notebook, and the code-along and
-//! exercise notebooks with the support crate beside them, ready to hand out, under one
-//! index page.
+//! The course as handouts that need no kernel and no network, like the original
+//! course's output folders, in every language under one index page: each complete
+//! notebook executed and rendered as HTML with its outputs and pictures, the reveal.js
+//! slides of each topic, and the code-along and exercise notebooks with the support
+//! crate beside them, ready to hand out. The slides and pages load reveal.js, require.js
+//! and jQuery from `js/` in the handout folder (pinned in `course/handouts/`), not from
+//! the internet, which a classroom may not have.
+//!
+//! Each notebook's code runs once, in English: the German notebook shares its code
+//! cells, so it gets the English run's outputs, cell by cell.
 //!
 //! It asserts nothing about what the notebooks show (the notebook tests do); a notebook
 //! that fails to execute is reported with its typed [`Failure`], and the others are
 //! still built.
 
-use crate::variants::{FOLDERS, is_generated};
-use kernel_setup::Installation;
+use crate::variants::{KINDS, Kind, TOPICS, check_same_code, executed, without_language};
+use kernel_setup::{Installation, Language, NpmPackages, ensure_npm_packages};
 use notebook_harness::Failure;
 use notebook_harness::Runner;
+use serde_json::Value;
 use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The folder of complete notebooks that are topics, shown as slides too.
-const TOPICS: &str = FOLDERS[0].0;
-
-/// One complete notebook's handouts, as paths relative to the handout folder.
+/// One notebook's handouts in one language, as paths relative to the handout folder.
 #[derive(Debug)]
 pub struct Handout {
-    /// The complete notebook, relative to `notebooks/`.
-    pub name: PathBuf,
+    pub language: Language,
     /// The executed notebook as HTML.
     pub html: PathBuf,
     /// Its reveal.js slides, for a topic notebook.
     pub slides: Option<PathBuf>,
     /// The code-along or exercise notebook generated from it.
-    pub to_type: Option<PathBuf>,
+    pub to_type: PathBuf,
+}
+
+/// One notebook's handouts in every language.
+#[derive(Debug)]
+pub struct NotebookHandouts {
+    /// The executed notebook, relative to `notebooks/` (`en/slides/X.ipynb`).
+    pub name: PathBuf,
+    pub languages: Vec<Handout>,
 }
 
 /// What [`build`] made, and what it could not.
@@ -38,14 +48,18 @@ pub struct Handout {
 pub struct Handouts {
     /// The index page linking everything.
     pub index: PathBuf,
-    pub built: Vec<Handout>,
+    pub built: Vec<NotebookHandouts>,
     /// Notebooks that failed to execute (or to render), each with why.
     pub failed: Vec<String>,
 }
 
+/// The folder below the handouts that holds the scripts the pages load.
+const JS: &str = "js";
+
 /// Builds the handouts of every notebook below `notebooks` into `out`, replacing what
-/// an earlier build left there (a folder that holds anything else is refused). `crate_dir` is the support crate, packaged beside the
-/// hand-out notebooks so that their `:dep` path finds it.
+/// an earlier build left there (a folder that holds anything else is refused).
+/// `crate_dir` is the support crate, packaged beside the hand-out notebooks so that
+/// their `:dep` path finds it.
 pub fn build(
     installation: &Installation,
     notebooks: &Path,
@@ -64,16 +78,17 @@ pub fn build(
     let mut runner = Runner::new(installation.clone());
     runner.output_dir = out.join(".executed");
     package_crate(crate_dir, &out.join("crate"))?;
+    ship_scripts(installation, &out.join(JS))?;
 
     let mut built = Vec::new();
     let mut failed = Vec::new();
-    for name in crate::catalog::notebooks_under(notebooks) {
-        if is_generated(&name) {
-            continue;
-        }
+    for name in crate::catalog::notebooks_under(notebooks)
+        .iter()
+        .filter_map(|source| executed(source))
+    {
         println!("handouts: executing {}", name.display());
-        match handout(&runner, installation, notebooks, &name, out) {
-            Ok(handout) => built.push(handout),
+        match handouts_of(&runner, installation, notebooks, &name, out) {
+            Ok(handouts) => built.push(handouts),
             Err(why) => {
                 eprintln!("handouts: {why}");
                 failed.push(why);
@@ -90,60 +105,175 @@ pub fn build(
     })
 }
 
-fn handout(
+/// Executes the notebook `name` once and renders it in every language.
+fn handouts_of(
     runner: &Runner,
     installation: &Installation,
     notebooks: &Path,
     name: &Path,
     out: &Path,
-) -> Result<Handout, String> {
+) -> Result<NotebookHandouts, String> {
     let execution = runner
         .execute(&notebooks.join(name), name)
         .map_err(|f: Failure| format!("{} did not execute: {f}", name.display()))?;
-    let executed = runner.output_dir.join(name);
-    let folder = name.parent().unwrap_or(Path::new(""));
-    let stem = name.file_stem().unwrap_or_default().to_string_lossy();
+    let executed = load(&runner.output_dir.join(name))?;
     println!(
         "handouts: {} executed in {:.0} s; rendering",
         name.display(),
         execution.wall_time.as_secs_f64()
     );
+    let shared = without_language(name);
+    let kind = KINDS
+        .iter()
+        .find(|k| shared.starts_with(k.complete))
+        .ok_or_else(|| format!("{} is no complete notebook", name.display()))?;
+    let file = shared.file_name().unwrap_or_default();
+    let mut languages = Vec::new();
+    for language in Language::ALL {
+        let complete = Path::new(language.code()).join(shared);
+        let with_outputs = with_outputs_of(&load(&notebooks.join(&complete))?, &executed)
+            .map_err(|e| format!("{}: {e}", complete.display()))?;
+        let rendered = runner.output_dir.join("rendered").join(&complete);
+        write(&rendered, &crate::variants::render(&with_outputs))?;
+        languages.push(handout(
+            installation,
+            notebooks,
+            language,
+            *kind,
+            file,
+            &rendered,
+            out,
+        )?);
+    }
+    Ok(NotebookHandouts {
+        name: name.to_owned(),
+        languages,
+    })
+}
 
-    let html = Path::new("read").join(folder).join(format!("{stem}.html"));
-    nbconvert(installation, "html", &executed, &out.join(&html))?;
-    let slides = if name.starts_with(TOPICS) {
-        let slides = Path::new("slides").join(format!("{stem}.slides.html"));
-        nbconvert(installation, "slides", &executed, &out.join(&slides))?;
+/// `notebook` (a complete notebook in some language) with the outputs of `executed`
+/// (the same notebook's code run in another), code cell by code cell.
+fn with_outputs_of(notebook: &Value, executed: &Value) -> Result<Value, String> {
+    check_same_code(notebook, executed)?;
+    let runs = executed["cells"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["cell_type"] == "code");
+    let mut notebook = notebook.clone();
+    let cells = notebook["cells"].as_array_mut().into_iter().flatten();
+    for (cell, run) in cells.filter(|c| c["cell_type"] == "code").zip(runs) {
+        cell["outputs"] = run["outputs"].clone();
+        cell["execution_count"] = run["execution_count"].clone();
+    }
+    Ok(notebook)
+}
+
+/// The handouts of one language: HTML, slides of a topic, the notebook to type into.
+fn handout(
+    installation: &Installation,
+    notebooks: &Path,
+    language: Language,
+    kind: Kind,
+    file: &std::ffi::OsStr,
+    rendered: &Path,
+    out: &Path,
+) -> Result<Handout, String> {
+    let stem = Path::new(file)
+        .file_stem()
+        .unwrap_or_default()
+        .to_string_lossy();
+    let html = Path::new("read")
+        .join(language.code())
+        .join(kind.complete)
+        .join(format!("{stem}.html"));
+    nbconvert(installation, "html", language, rendered, out, &html)?;
+    let slides = if kind == TOPICS {
+        let slides = Path::new("slides")
+            .join(language.code())
+            .join(format!("{stem}.slides.html"));
+        nbconvert(installation, "slides", language, rendered, out, &slides)?;
         Some(slides)
     } else {
         None
     };
-    let to_type = match FOLDERS.iter().find(|(from, _)| name.starts_with(from)) {
-        Some((from, to)) => {
-            let variant = Path::new(to).join(name.strip_prefix(from).unwrap_or(name));
-            let source = notebooks.join(&variant);
-            let target = Path::new("notebooks").join(&variant);
-            copy(&source, &out.join(&target))?;
-            Some(target)
-        }
-        None => None,
-    };
+    let variant = Path::new(language.code()).join(kind.to_type).join(file);
+    let to_type = Path::new("notebooks").join(&variant);
+    copy(&notebooks.join(&variant), &out.join(&to_type))?;
     Ok(Handout {
-        name: name.to_owned(),
+        language,
         html,
         slides,
         to_type,
     })
 }
 
-/// Renders `executed` with nbconvert `--to format` as the file `target`.
+fn load(path: &Path) -> Result<Value, String> {
+    let text =
+        fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{}: not valid JSON: {e}", path.display()))
+}
+
+fn write(path: &Path, text: &str) -> Result<(), String> {
+    let folder = path.parent().expect("a file in a folder");
+    fs::create_dir_all(folder).map_err(|e| format!("cannot create {}: {e}", folder.display()))?;
+    fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// The scripts the pages load, from the pinned npm packages of `course/handouts/`,
+/// copied to `js`: reveal.js (its `dist/` and the notes plugin the slides template
+/// loads), require.js and jQuery.
+fn ship_scripts(installation: &Installation, js: &Path) -> Result<(), String> {
+    let layout = &installation.layout;
+    let packages = layout.handouts_js();
+    ensure_npm_packages(
+        layout,
+        &NpmPackages {
+            from: &layout.root.join("course/handouts"),
+            into: &packages,
+            title: "installing the pinned reveal.js, require.js and jQuery into .local/handouts-js",
+            needed_by: "cargo handouts (reveal.js for slides that open offline)",
+            log: "npm-handouts.log",
+        },
+    )
+    .map_err(|e| e.to_string())?;
+    let modules = packages.join("node_modules");
+    for (from, to) in [
+        ("reveal.js/dist", "reveal.js/dist"),
+        ("reveal.js/plugin/notes", "reveal.js/plugin/notes"),
+        ("requirejs/require.js", "require.js"),
+        ("jquery/dist/jquery.min.js", "jquery.min.js"),
+    ] {
+        copy_tree(&modules.join(from), &js.join(to))?;
+    }
+    Ok(())
+}
+
+fn copy_tree(from: &Path, to: &Path) -> Result<(), String> {
+    if from.is_file() {
+        return copy(from, to);
+    }
+    let entries = fs::read_dir(from).map_err(|e| format!("cannot read {}: {e}", from.display()))?;
+    for entry in entries.flatten() {
+        copy_tree(&entry.path(), &to.join(entry.file_name()))?;
+    }
+    Ok(())
+}
+
+/// Renders `executed` with nbconvert `--to format` as the file `target` (relative to
+/// the handout folder `out`), in `language`, its pages loading their scripts from
+/// `js/` there.
 fn nbconvert(
     installation: &Installation,
     format: &str,
+    language: Language,
     executed: &Path,
+    out: &Path,
     target: &Path,
 ) -> Result<(), String> {
-    let folder = target.parent().expect("a file in a folder");
+    let js = Path::new(&"../".repeat(target.components().count() - 1)).join(JS);
+    let js = js.to_string_lossy();
+    let folder = out.join(target.parent().expect("a file in a folder"));
     let mut command = installation.jupyter("nbconvert");
     command
         .arg(format!("--to={format}"))
@@ -158,12 +288,16 @@ fn nbconvert(
                 .trim_end_matches(".html")
                 .trim_end_matches(".slides")
         ))
+        .arg(format!("--HTMLExporter.language_code={language}"))
+        .arg(format!("--HTMLExporter.require_js_url={js}/require.js"))
+        .arg(format!("--HTMLExporter.jquery_url={js}/jquery.min.js"))
+        .arg(format!("--SlidesExporter.reveal_url_prefix={js}/reveal.js"))
         .arg(executed);
     run(command, &format!("nbconvert --to {format}"))?;
-    if !target.is_file() {
+    if !out.join(target).is_file() {
         return Err(format!(
             "nbconvert --to {format} did not write {}",
-            target.display()
+            out.join(target).display()
         ));
     }
     Ok(())
@@ -227,8 +361,9 @@ fn copy(source: &Path, target: &Path) -> Result<(), String> {
     })
 }
 
-/// The index page: one row per complete notebook, in the course's order (by name).
-fn index_page(built: &[Handout]) -> String {
+/// The index page: one row per notebook, in the course's order (by name), with a
+/// column group per language.
+fn index_page(built: &[NotebookHandouts]) -> String {
     let link = |path: &Path, text: &str| {
         format!(
             "<a href=\"{}\">{}</a>",
@@ -237,29 +372,50 @@ fn index_page(built: &[Handout]) -> String {
         )
     };
     let mut rows = String::new();
-    for handout in built {
-        let stem = handout
+    for notebook in built {
+        let stem = notebook
             .name
             .file_stem()
             .unwrap_or_default()
             .to_string_lossy();
-        let _ = writeln!(
-            rows,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            escape(&stem),
-            link(&handout.html, "with outputs"),
-            handout
-                .slides
-                .as_deref()
-                .map_or_else(String::new, |s| link(s, "slides")),
-            handout.to_type.as_deref().map_or_else(String::new, |n| {
-                let kind = if n.starts_with(Path::new("notebooks").join(FOLDERS[1].1)) {
-                    "exercise"
-                } else {
-                    "code-along"
-                };
-                link(n, &format!("{kind} (.ipynb)"))
-            }),
+        let _ = write!(rows, "<tr><td>{}</td>", escape(&stem));
+        for handout in &notebook.languages {
+            let words = Words::of(handout.language);
+            let kind = if handout
+                .to_type
+                .components()
+                .any(|c| c.as_os_str() == TOPICS.to_type)
+            {
+                words.codealong
+            } else {
+                words.exercise
+            };
+            let _ = write!(
+                rows,
+                "<td>{}</td><td>{}</td><td>{}</td>",
+                link(&handout.html, words.read),
+                handout
+                    .slides
+                    .as_deref()
+                    .map_or_else(String::new, |s| link(s, words.slides)),
+                link(&handout.to_type, &format!("{kind} (.ipynb)")),
+            );
+        }
+        rows.push_str("</tr>\n");
+    }
+    let mut heads = String::new();
+    let mut columns = String::new();
+    for language in Language::ALL {
+        let words = Words::of(language);
+        let _ = write!(
+            heads,
+            "<th colspan=\"3\" lang=\"{language}\">{}</th>",
+            words.name
+        );
+        let _ = write!(
+            columns,
+            "<th lang=\"{language}\">{}</th><th lang=\"{language}\">{}</th><th lang=\"{language}\">{}</th>",
+            words.read_head, words.present_head, words.hand_out_head
         );
     }
     format!(
@@ -269,7 +425,7 @@ fn index_page(built: &[Handout]) -> String {
 <meta charset="utf-8">
 <title>Concurrency in Rust: handouts</title>
 <style>
-body {{ font-family: sans-serif; max-width: 60em; margin: 2em auto; line-height: 1.5; }}
+body {{ font-family: sans-serif; max-width: 72em; margin: 2em auto; line-height: 1.5; }}
 table {{ border-collapse: collapse; }}
 td, th {{ border-bottom: 1px solid #ddd; padding: 0.4em 1em; text-align: left; }}
 </style>
@@ -277,17 +433,62 @@ td, th {{ border-bottom: 1px solid #ddd; padding: 0.4em 1em; text-align: left; }
 <body>
 <h1>Concurrency in Rust: handouts</h1>
 <p>Each notebook as executed, with its outputs and timeline pictures, to read without a
-kernel; the slides of each topic (reveal.js, loaded from unpkg.com when opened); and the
-notebooks learners type into. Those run on the Rust Jupyter kernel
-(<a href="https://github.com/evcxr/evcxr">evcxr</a>) and load the support crate from
-<code>crate/</code> in this folder: hand out the folder whole.</p>
+kernel; the slides of each topic (reveal.js, shipped in <code>js/</code>: they open
+without a network); and the notebooks learners type into. Those run on the Rust Jupyter
+kernel (<a href="https://github.com/evcxr/evcxr">evcxr</a>) and load the support crate
+from <code>crate/</code> in this folder: hand out the folder whole.</p>
+<p lang="de">Jedes Notebook ausgeführt, mit Ausgaben und Zeitleisten, zum Lesen ohne
+Kernel; die Folien jedes Themas (reveal.js liegt in <code>js/</code>: sie öffnen sich
+auch ohne Netz); und die Notebooks zum Mitschreiben. Diese laufen auf dem
+Rust-Jupyter-Kernel (evcxr) und laden die Hilfs-Crate aus <code>crate/</code> in diesem
+Ordner: geben Sie den ganzen Ordner weiter.</p>
 <table>
-<tr><th>Notebook</th><th>Read</th><th>Present</th><th>Hand out</th></tr>
+<tr><th></th>{heads}</tr>
+<tr><th>Notebook</th>{columns}</tr>
 {rows}</table>
 </body>
 </html>
 "#
     )
+}
+
+/// The index page's words in one language.
+struct Words {
+    name: &'static str,
+    read_head: &'static str,
+    present_head: &'static str,
+    hand_out_head: &'static str,
+    read: &'static str,
+    slides: &'static str,
+    codealong: &'static str,
+    exercise: &'static str,
+}
+
+impl Words {
+    fn of(language: Language) -> Words {
+        match language {
+            Language::En => Words {
+                name: "English",
+                read_head: "Read",
+                present_head: "Present",
+                hand_out_head: "Hand out",
+                read: "with outputs",
+                slides: "slides",
+                codealong: "code-along",
+                exercise: "exercise",
+            },
+            Language::De => Words {
+                name: "Deutsch",
+                read_head: "Lesen",
+                present_head: "Präsentieren",
+                hand_out_head: "Austeilen",
+                read: "mit Ausgaben",
+                slides: "Folien",
+                codealong: "Code-Along",
+                exercise: "Übung",
+            },
+        }
+    }
 }
 
 fn escape(text: &str) -> String {
@@ -302,28 +503,62 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_index_links_each_handout() {
+    fn the_index_links_each_handout_in_each_language() {
+        let topic = |language: Language| Handout {
+            language,
+            html: format!("read/{language}/slides/topic_410_concurrency.html").into(),
+            slides: Some(format!("slides/{language}/topic_410_concurrency.slides.html").into()),
+            to_type: format!("notebooks/{language}/codealong/topic_410_concurrency.ipynb").into(),
+        };
+        let workshop = |language: Language| Handout {
+            language,
+            html: format!("read/{language}/solutions/workshop_410_concurrency.html").into(),
+            slides: None,
+            to_type: format!("notebooks/{language}/workshops/workshop_410_concurrency.ipynb")
+                .into(),
+        };
         let page = index_page(&[
-            Handout {
-                name: "slides/topic_410_concurrency.ipynb".into(),
-                html: "read/slides/topic_410_concurrency.html".into(),
-                slides: Some("slides/topic_410_concurrency.slides.html".into()),
-                to_type: Some("notebooks/codealong/topic_410_concurrency.ipynb".into()),
+            NotebookHandouts {
+                name: "en/slides/topic_410_concurrency.ipynb".into(),
+                languages: Language::ALL.into_iter().map(topic).collect(),
             },
-            Handout {
-                name: "solutions/workshop_410_concurrency.ipynb".into(),
-                html: "read/solutions/workshop_410_concurrency.html".into(),
-                slides: None,
-                to_type: Some("notebooks/workshops/workshop_410_concurrency.ipynb".into()),
+            NotebookHandouts {
+                name: "en/solutions/workshop_410_concurrency.ipynb".into(),
+                languages: Language::ALL.into_iter().map(workshop).collect(),
             },
         ]);
         for expected in [
-            r#"<a href="read/slides/topic_410_concurrency.html">with outputs</a>"#,
-            r#"<a href="slides/topic_410_concurrency.slides.html">slides</a>"#,
-            r#"<a href="notebooks/codealong/topic_410_concurrency.ipynb">code-along (.ipynb)</a>"#,
-            r#"<a href="notebooks/workshops/workshop_410_concurrency.ipynb">exercise (.ipynb)</a>"#,
+            r#"<a href="read/en/slides/topic_410_concurrency.html">with outputs</a>"#,
+            r#"<a href="slides/en/topic_410_concurrency.slides.html">slides</a>"#,
+            r#"<a href="notebooks/en/codealong/topic_410_concurrency.ipynb">code-along (.ipynb)</a>"#,
+            r#"<a href="notebooks/en/workshops/workshop_410_concurrency.ipynb">exercise (.ipynb)</a>"#,
+            r#"<a href="read/de/slides/topic_410_concurrency.html">mit Ausgaben</a>"#,
+            r#"<a href="slides/de/topic_410_concurrency.slides.html">Folien</a>"#,
+            r#"<a href="notebooks/de/codealong/topic_410_concurrency.ipynb">Code-Along (.ipynb)</a>"#,
+            r#"<a href="notebooks/de/workshops/workshop_410_concurrency.ipynb">Übung (.ipynb)</a>"#,
         ] {
             assert!(page.contains(expected), "{expected} missing from\n{page}");
         }
+    }
+
+    #[test]
+    fn another_language_gets_the_outputs_of_the_run() {
+        let english = serde_json::json!({"cells": [
+            {"cell_type": "markdown", "source": "Hello"},
+            {"cell_type": "code", "source": "1 + 1", "outputs": [{"text": "2"}], "execution_count": 1}
+        ]});
+        let german = serde_json::json!({"cells": [
+            {"cell_type": "markdown", "source": "Hallo"},
+            {"cell_type": "code", "source": "1 + 1", "outputs": [], "execution_count": null}
+        ]});
+        let rendered = with_outputs_of(&german, &english).unwrap();
+        assert_eq!(rendered["cells"][0]["source"], "Hallo");
+        assert_eq!(
+            rendered["cells"][1]["outputs"],
+            english["cells"][1]["outputs"]
+        );
+        let mut changed = german.clone();
+        changed["cells"][1]["source"] = "2 + 2".into();
+        assert!(with_outputs_of(&changed, &english).is_err());
     }
 }

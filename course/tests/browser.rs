@@ -5,8 +5,8 @@
 //! outside cells tagged `raises-exception`. JupyterLab and its kernels are stopped at
 //! the end, and the test checks that nothing was left running.
 //!
-//! A second test presents every topic notebook (`notebooks/slides/`) as live RISE
-//! slides, as an instructor does: the slideshow opens and cells run on their slides; in
+//! A second test presents every topic notebook (`notebooks/en/slides/`), and one in
+//! German, as live RISE slides, as an instructor does: the slideshow opens and cells run on their slides; in
 //! the topic notebook a printed output and a timeline picture show on their slides at
 //! 1280x720 and 1920x1080; and, run to the last cell, no slide is taller than a
 //! 1280x720 screen.
@@ -25,9 +25,12 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// The notebooks a learner opens in the browser (relative to `notebooks/`).
-const NOTEBOOKS: &[&str] = &["slides/topic_410_concurrency.ipynb"];
+const NOTEBOOKS: &[&str] = &["en/slides/topic_410_concurrency.ipynb"];
 /// The folder of the notebooks an instructor presents as slides.
-const SLIDES: &str = "slides";
+const SLIDES: &str = "en/slides";
+/// The German notebook presented too: the German text must fit its slides as well
+/// (its code is the English notebook's, whose claims the notebook tests check).
+const GERMAN_SLIDES: &str = "de/slides/topic_120_multiprocessing_part1.ipynb";
 const LAB_START: Duration = Duration::from_secs(180);
 const RUN_ALL: Duration = Duration::from_secs(900);
 /// Where the slideshow test stops, by a snippet of the cell, in the notebooks that have
@@ -57,8 +60,10 @@ fn main() {
         })
         .collect();
     // Every topic notebook is presented, to its last slide.
-    for name in notebooks_under(&layout.notebooks().join(SLIDES)) {
-        let name = Path::new(SLIDES).join(name).display().to_string();
+    let topics = notebooks_under(&layout.notebooks().join(SLIDES))
+        .into_iter()
+        .map(|name| Path::new(SLIDES).join(name).display().to_string());
+    for name in topics.chain([GERMAN_SLIDES.to_owned()]) {
         trials.push(Trial::test(format!("slides::{name}"), move || {
             Ok(present_slides(&Layout::of_this_checkout(), &name)?)
         }));
@@ -91,11 +96,8 @@ fn show_in_lab<T>(
     let path = layout.notebooks().join(name);
     let committed = Notebook::load(&path)?;
     let committed_bytes = std::fs::read(&path).map_err(|e| e.to_string())?;
-    let stem = Path::new(name)
-        .file_stem()
-        .unwrap_or_default()
-        .to_string_lossy();
-    let folder = test.map_or_else(|| stem.to_string(), |test| format!("{stem}-{test}"));
+    let stem = folder_name(name);
+    let folder = test.map_or_else(|| stem.clone(), |test| format!("{stem}-{test}"));
     let work_dir = layout.root.join("target/browser").join(folder);
     std::fs::create_dir_all(&work_dir).map_err(|e| format!("{}: {e}", work_dir.display()))?;
 
@@ -126,13 +128,10 @@ fn show_in_lab<T>(
 
 /// The notebook as RISE slides in JupyterLab, run on its slides up to the stops.
 fn present_slides(layout: &Layout, name: &str) -> Check {
-    let shots = layout.root.join("target/browser").join(format!(
-        "{}-slides",
-        Path::new(name)
-            .file_stem()
-            .unwrap_or_default()
-            .to_string_lossy()
-    ));
+    let shots = layout
+        .root
+        .join("target/browser")
+        .join(format!("{}-slides", folder_name(name)));
     let fail = |what: String| {
         format!(
             "{name} as slides: {what} (screenshots: {}-*.png)",
@@ -222,14 +221,10 @@ fn present_slides(layout: &Layout, name: &str) -> Check {
 }
 
 fn run_in_browser(layout: &Layout, name: &str) -> Check {
-    let stem = Path::new(name)
-        .file_stem()
-        .unwrap_or_default()
-        .to_string_lossy();
     let screenshot = layout
         .root
         .join("target/browser")
-        .join(format!("{stem}.png"));
+        .join(format!("{}.png", folder_name(name)));
     let fail = |what: String| format!("{name}: {what} (screenshot: {})", screenshot.display());
     let meter = LoadMeter::start();
     let shown = show_in_lab(layout, name, None, |browser, lab, _, work_dir| {
@@ -263,7 +258,9 @@ fn run_in_browser(layout: &Layout, name: &str) -> Check {
     // each cell's own load, and the run's average here cannot vouch for one cell.
     let seen = page.as_notebook(&shown.committed).map_err(fail)?;
     let _ = std::fs::write(
-        shown.work_dir.join(format!("{stem}.seen.ipynb")),
+        shown
+            .work_dir
+            .join(format!("{}.seen.ipynb", folder_name(name))),
         serde_json::to_string_pretty(&seen.json).unwrap_or_default(),
     );
     let execution = Execution {
@@ -359,4 +356,13 @@ fn check_page(committed: &Notebook, page: &PageView) -> Check {
         }
     }
     Ok(())
+}
+
+/// A notebook's folder under `target/browser/`: its path below `notebooks/` without
+/// the extension, so that the languages' notebooks of one name do not share it.
+fn folder_name(name: &str) -> String {
+    Path::new(name)
+        .with_extension("")
+        .to_string_lossy()
+        .replace('/', "-")
 }

@@ -1,5 +1,5 @@
 //! The workshops' checks tried both ways, one trial per exercise notebook
-//! (`notebooks/workshops/`): each task's check must fail with its hint for every wrong
+//! (`notebooks/en/workshops/`; the German ones share their code): each task's check must fail with its hint for every wrong
 //! answer below, and pass with the solution's code (see `course::exercises`). A task
 //! without a check cell or without a wrong answer here fails, and so does a check cell
 //! emptied or stripped of its hint.
@@ -14,6 +14,10 @@ use libtest_mimic::{Arguments, Trial};
 use notebook_harness::{BusyLoad, FailureKind, Notebook, Runner};
 use std::path::Path;
 use std::sync::Arc;
+
+/// The exercise notebooks tried, and their solutions (below `notebooks/`).
+const EXERCISES: &str = "en/workshops";
+const SOLUTIONS: &str = "en/solutions";
 
 /// Wrong answers a learner might give, by exercise notebook (below `workshops/`).
 const WRONG_ANSWERS: &[(&str, &[WrongAnswer])] = &[
@@ -244,7 +248,7 @@ fn main() {
     } else {
         Some(setup::installation(&layout).map(|i| Arc::new(Runner::new(i))))
     };
-    let exercises = layout.notebooks().join("workshops");
+    let exercises = layout.notebooks().join(EXERCISES);
     let mut trials = Vec::new();
     for name in course::catalog::notebooks_under(&exercises) {
         let label = format!("answers::workshops/{}", name.display());
@@ -271,13 +275,13 @@ fn try_answers(runner: &Runner, layout: &Layout, name: &Path) -> Result<(), Stri
         .ok_or_else(|| {
             format!("workshops/{label} has no wrong answers in course/tests/exercises.rs; add some for each of its tasks")
         })?;
-    let exercise = Notebook::load(&layout.notebooks().join("workshops").join(name))?;
-    let solution = Notebook::load(&layout.notebooks().join("solutions").join(name))?;
+    let exercise = Notebook::load(&layout.notebooks().join(EXERCISES).join(name))?;
+    let solution = Notebook::load(&layout.notebooks().join(SOLUTIONS).join(name))?;
     let trial = trial(&exercise.json, &solution.json, wrong)
         .map_err(|e| format!("workshops/{label}: {e}"))?;
-    // Two folders down from the checkout, as the notebooks are: their `:dep` path
-    // (`../../crate`) finds the support crate from there too.
-    let folder = layout.root.join("target").join("exercises");
+    // Three folders down from the checkout, as the notebooks are: their `:dep` path
+    // (`../../../crate`) finds the support crate from there too.
+    let folder = layout.root.join("target").join("exercises").join("en");
     std::fs::create_dir_all(&folder).map_err(|e| format!("{}: {e}", folder.display()))?;
     let path = folder.join(name);
     std::fs::write(&path, trial.notebook.to_string())

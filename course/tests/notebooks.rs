@@ -1,11 +1,13 @@
-//! One test per complete notebook under `notebooks/`: it must execute headlessly,
-//! cleanly, and show what it teaches (the claims in `src/claims/`). A second test per
-//! notebook checks that it is committed without outputs, and a third per code-along or
-//! exercise notebook that it is what `cargo variants` generates from the complete one
-//! (it cannot run as committed: its given cells use what the class types). Each
-//! complete notebook also runs once with a kernel restart halfway (`restarts::`), the
-//! way an instructor recovers mid-lecture: restart, run the cells above, go on; its
-//! claims must still hold.
+//! One test per notebook source under `notebooks/source/`: its complete notebook in
+//! English (`notebooks/en/slides/`, `notebooks/en/solutions/`) must execute headlessly,
+//! cleanly, and show what it teaches (the claims in `src/claims/`). The German complete
+//! notebook has the same code cells (`languages::`), so its code is not executed again:
+//! the claims hold for both. A second test per notebook checks that it is committed
+//! without outputs, and one per generated file that it is what `cargo variants`
+//! generates from its source (a code-along or exercise cannot run as committed: its
+//! given cells use what the class types). Each complete notebook also runs once with a
+//! kernel restart halfway (`restarts::`), the way an instructor recovers mid-lecture:
+//! restart, run the cells above, go on; its claims must still hold.
 //!
 //! Notebooks run one at a time (`--test-threads` defaults to 1 here): their timing
 //! lessons compare threads on this machine's cores and must not share them.
@@ -13,8 +15,10 @@
 use course::catalog::{check_committed_clean, notebooks_under};
 use course::claims;
 use course::setup;
-use course::variants::{is_generated, orphans, variants};
-use kernel_setup::Layout;
+use course::variants::{
+    SOURCES, check_languages, check_same_code, executed, orphans, variants, without_language,
+};
+use kernel_setup::{Language, Layout};
 use libtest_mimic::{Arguments, Trial};
 use notebook_harness::{BusyLoad, Check, Notebook, Runner};
 use std::path::Path;
@@ -33,17 +37,28 @@ fn main() {
     };
 
     let mut trials = Vec::new();
-    for name in notebooks {
-        let path = layout.notebooks().join(&name);
-        let label = name.display().to_string();
-        let committed = path.clone();
+    for name in &notebooks {
+        let committed = layout.notebooks().join(name);
         trials.push(Trial::test(
-            format!("committed_clean::{label}"),
+            format!("committed_clean::{}", name.display()),
             move || Ok(check_committed_clean(&committed)?),
         ));
-        if is_generated(&name) {
+    }
+    for source in notebooks.iter().filter(|n| n.starts_with(SOURCES)) {
+        let Some(name) = executed(source) else {
             continue;
-        }
+        };
+        let path = layout.notebooks().join(&name);
+        let label = name.display().to_string();
+        let (source_path, english) = (layout.notebooks().join(source), path.clone());
+        let german = layout
+            .notebooks()
+            .join(Language::De.code())
+            .join(without_language(&name));
+        trials.push(Trial::test(
+            format!("languages::{}", source.display()),
+            move || Ok(languages(&source_path, &english, &german)?),
+        ));
         let (restart_runner, restart_path, restart_name, restart_label) =
             (runner.clone(), path.clone(), name.clone(), label.clone());
         trials.push(Trial::test(format!("restarts::{label}"), move || {
@@ -90,10 +105,10 @@ fn main() {
         trials.push(Trial::test(
             format!("variant_has_source::{label}"),
             move || {
-                Err(format!(
-                    "{label} has no complete notebook to come from; delete it or restore its source"
+                Err(
+                    format!("{label} has no source to come from; delete it or restore its source")
+                        .into(),
                 )
-                .into())
             },
         ));
     }
@@ -126,4 +141,22 @@ fn restart_halfway(runner: &Runner, path: &Path, name: &Path, label: &str) -> Ch
     );
     claims::check(label, &execution)
         .map_err(|e| format!("after a kernel restart before cell {middle}: {e}"))
+}
+
+/// The source pairs every English markdown cell with a German one, and the two
+/// languages' complete notebooks, as committed, share every code cell.
+fn languages(source: &Path, english: &Path, german: &Path) -> Check {
+    check_languages(&Notebook::load(source)?.json)
+        .map_err(|e| format!("{}: {e}", source.display()))?;
+    check_same_code(
+        &Notebook::load(english)?.json,
+        &Notebook::load(german)?.json,
+    )
+    .map_err(|e| {
+        format!(
+            "{} and {}: {e}; regenerate them with `cargo variants`",
+            english.display(),
+            german.display()
+        )
+    })
 }

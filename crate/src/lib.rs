@@ -5,7 +5,7 @@
 //! provides their Rust counterparts, so that a notebook needs a single `:dep` line:
 //!
 //! ```text
-//! :dep concurrency_helpers = { path = "../../crate" }
+//! :dep concurrency_helpers = { path = "../../../crate" }
 //! use concurrency_helpers::*;
 //! ```
 //!

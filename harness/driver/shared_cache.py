@@ -33,8 +33,8 @@ from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager
 from run_notebook import dependency_cache_lock
 
-# The first `:dep` of the topic notebooks, from notebooks/slides/.
-FIRST_DEP = ':dep concurrency_helpers = { path = "../../crate" }\nuse concurrency_helpers::*;'
+# The first `:dep` of the topic notebooks, from notebooks/en/slides/.
+FIRST_DEP = ':dep concurrency_helpers = { path = "../../../crate" }\nuse concurrency_helpers::*;'
 
 
 @dataclass
@@ -118,7 +118,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--take-turns", action="store_true")
     parser.add_argument(
-        "--notebooks", default="notebooks/slides", help="the folder kernels start in, as notebooks do"
+        "--notebooks", default="notebooks/en/slides", help="the folder kernels start in, as notebooks do"
     )
     args = parser.parse_args()
     cache = tempfile.mkdtemp(prefix="shared-evcxr-cache-")

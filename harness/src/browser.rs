@@ -133,6 +133,27 @@ impl Browser {
         serde_json::from_value(json).map_err(|e| format!("{}: {e}", out.display()))
     }
 
+    /// Opens the static page `page` (a file, such as a handout's slides) with every
+    /// request that leaves the file system refused, as in a classroom without a
+    /// network, and returns what it showed. Saves a screenshot to `screenshot`.
+    pub fn open_offline(
+        &self,
+        page: &Path,
+        work_dir: &Path,
+        screenshot: &Path,
+        timeout: Duration,
+    ) -> Result<OfflinePage, String> {
+        let out = work_dir.join("offline.json");
+        let args = [
+            page.as_os_str().to_owned(),
+            out.as_os_str().to_owned(),
+            screenshot.as_os_str().to_owned(),
+            timeout.as_secs().to_string().into(),
+        ];
+        let json = self.run_node("open-offline.mjs", &args, &out, timeout)?;
+        serde_json::from_value(json).map_err(|e| format!("{}: {e}", out.display()))
+    }
+
     /// Runs `script` (in harness/playwright) on `notebook` on `server`, writing `out`, and
     /// returns what it wrote. Its arguments: the server, its entry, the notebook,
     /// `out`, then `args`.
@@ -145,13 +166,30 @@ impl Browser {
         args: &[std::ffi::OsString],
         timeout: Duration,
     ) -> Result<Value, String> {
+        let all: Vec<std::ffi::OsString> = [
+            server.url.clone().into(),
+            server.entry.as_argument().into(),
+            notebook.as_os_str().to_owned(),
+            out.as_os_str().to_owned(),
+        ]
+        .into_iter()
+        .chain(args.iter().cloned())
+        .collect();
+        self.run_node(script, &all, out, timeout)
+    }
+
+    /// Runs `script` (in harness/playwright) with `args`, and returns what it wrote
+    /// to `out`.
+    fn run_node(
+        &self,
+        script: &str,
+        args: &[std::ffi::OsString],
+        out: &Path,
+        timeout: Duration,
+    ) -> Result<Value, String> {
         let _ = std::fs::remove_file(out);
         let mut child = Command::new("node")
             .arg(self.script_dir.join(script))
-            .arg(&server.url)
-            .arg(server.entry.as_argument())
-            .arg(notebook)
-            .arg(out)
             .args(args)
             .env("CHROMIUM", &self.chromium)
             .stdin(Stdio::null())
@@ -180,6 +218,22 @@ impl Browser {
             .map_err(|e| format!("the browser script wrote no {}: {e}", out.display()))?;
         serde_json::from_str(&text).map_err(|e| format!("{}: {e}", out.display()))
     }
+}
+
+/// What a static page showed with the network cut off.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OfflinePage {
+    /// Whether reveal.js started (`Reveal.isReady()`).
+    pub reveal_ready: bool,
+    /// How many slides reveal.js counts.
+    pub slides: u64,
+    /// The text of the slide shown first.
+    pub first_slide_text: String,
+    /// The requests refused because they left the file system.
+    pub refused: Vec<String>,
+    /// Script errors the page reported.
+    pub errors: Vec<String>,
 }
 
 /// What the slideshow showed: at each stop, the stop cell's slide at each screen size,

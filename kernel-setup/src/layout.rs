@@ -1,5 +1,6 @@
 //! Where everything of one checkout lives: the course's own folders and `.local/`.
 
+use crate::Language;
 use crate::files::lab_overrides_in;
 use std::path::{Path, PathBuf};
 
@@ -26,12 +27,22 @@ impl Layout {
     pub fn notebooks(&self) -> PathBuf {
         self.root.join("notebooks")
     }
+    /// The folder of code-along notebooks in `language`, relative to [`Layout::notebooks`]:
+    /// what `cargo lab` and `cargo hub` open.
+    pub fn codealong(language: Language) -> PathBuf {
+        Path::new(language.code()).join("codealong")
+    }
     /// Everything setup installs: `.local/` in the checkout.
     pub(crate) fn local(&self) -> PathBuf {
         self.root.join(".local")
     }
     pub(crate) fn cargo_root(&self) -> PathBuf {
         self.local().join("cargo")
+    }
+    /// What the handouts ship so that they open offline (reveal.js and the scripts
+    /// nbconvert's pages load), installed from `course/handouts/`.
+    pub fn handouts_js(&self) -> PathBuf {
+        self.local().join("handouts-js")
     }
     /// The installed kernel binary.
     pub fn evcxr_jupyter(&self) -> PathBuf {

@@ -8,7 +8,8 @@
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use kernel_setup::{
-    HubCommand, Installation, Layout, LearnerGroupCommand, SetupError, ensure, running_as_root,
+    HubCommand, Installation, Language, Layout, LearnerGroupCommand, SetupError, ensure,
+    running_as_root,
 };
 use std::error::Error;
 use std::os::unix::process::CommandExt;
@@ -27,15 +28,19 @@ struct Cli {
 enum Action {
     /// Install what is missing, then say where everything is (the default; `cargo setup`).
     Setup,
-    /// The same, then JupyterLab on notebooks/ (`cargo lab`).
+    /// The same, then JupyterLab on notebooks/, open at the code-along notebooks
+    /// (`cargo lab`; `cargo lab --lang de` for the German ones).
     #[command(disable_help_flag = true)]
     Lab {
+        /// The language of the code-along notebooks it opens at (first, if given).
+        #[arg(long, value_name = "LANG", default_value = "en", value_parser = Language::from_code)]
+        lang: Language,
         /// Passed to `jupyter lab` as they are.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
     /// Any Jupyter command with the project's kernel and folders, e.g.
-    /// `jupyter nbconvert --to slides notebooks/slides/*.ipynb`.
+    /// `jupyter nbconvert --to slides notebooks/en/slides/*.ipynb`.
     #[command(disable_help_flag = true)]
     Jupyter {
         /// `jupyter`'s subcommand and its arguments, passed as they are.
@@ -75,11 +80,15 @@ fn main() -> ExitCode {
                 layout.kernel_dir().display()
             );
         }),
-        Action::Lab { args } => ensure(&layout).and_then(|installation| {
+        Action::Lab { lang, args } => ensure(&layout).and_then(|installation| {
             let mut lab = installation.jupyter("lab");
             lab.arg(format!(
                 "--ServerApp.root_dir={}",
                 layout.notebooks().display()
+            ))
+            .arg(format!(
+                "--LabApp.default_url=/lab/tree/{}",
+                Layout::codealong(lang).display()
             ));
             if running_as_root() {
                 // Jupyter refuses root unless told; containers and CI machines often are.
@@ -167,10 +176,18 @@ mod tests {
 
     #[test]
     fn jupyters_arguments_pass_through_as_they_are() {
-        let Some(Action::Lab { args }) = parse(&["lab", "--help", "--port", "9999", "x"]) else {
+        let Some(Action::Lab { lang, args }) = parse(&["lab", "--help", "--port", "9999", "x"])
+        else {
             panic!("not lab");
         };
+        assert_eq!(lang, Language::En);
         assert_eq!(args, ["--help", "--port", "9999", "x"]);
+        let Some(Action::Lab { lang, args }) = parse(&["lab", "--lang", "de", "--port", "9"])
+        else {
+            panic!("not lab");
+        };
+        assert_eq!(lang, Language::De);
+        assert_eq!(args, ["--port", "9"]);
         let line = ["jupyter", "nbconvert", "--to", "slides", "-y", "a b.ipynb"];
         let Some(Action::Jupyter { args }) = parse(&line) else {
             panic!("not jupyter");
@@ -200,23 +217,31 @@ mod tests {
             "main",
             "--idle-timeout",
             "60",
+            "--lang",
+            "de",
         ]) else {
             panic!("not hub");
         };
         assert_eq!(hub.learners.as_deref(), Some(std::path::Path::new("l.txt")));
         assert_eq!((hub.ip.as_str(), hub.port), ("0.0.0.0", 8300));
-        assert_eq!(hub.idle_timeout, Some(60));
+        assert_eq!((hub.idle_timeout, hub.lang), (Some(60), Language::De));
         let Some(Action::Hub(defaults)) = parse(&["hub"]) else {
             panic!("not hub");
         };
         assert_eq!((defaults.ip.as_str(), defaults.port), ("127.0.0.1", 8000));
         assert_eq!((defaults.course_repo, defaults.branch), (None, None));
+        assert_eq!(defaults.lang, Language::En);
         for (flag, value, message) in [
             ("--port", "65534", "--port 65534 is not a port number"),
             (
                 "--idle-timeout",
                 "9",
                 "--idle-timeout 9 is not a number of seconds (10 or more)",
+            ),
+            (
+                "--lang",
+                "fr",
+                "--lang fr: the course is written in en (English) and de (German)",
             ),
             (
                 "--tasks-per-learner",

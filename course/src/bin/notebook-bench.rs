@@ -19,7 +19,8 @@
 
 use course::catalog::notebooks_under;
 use course::setup;
-use course::variants::is_generated;
+use course::variants::{TOPICS, executed};
+use kernel_setup::Language;
 use kernel_setup::Layout;
 use notebook_harness::{Execution, Notebook, Runner};
 use serde_json::json;
@@ -58,16 +59,16 @@ fn main() -> ExitCode {
         "notebook", "wall s", "outside s", "cells", "median", "worst"
     );
     let mut deps: Vec<(String, String)> = Vec::new();
-    for name in notebooks_under(&layout.notebooks()) {
-        if is_generated(&name) {
-            continue;
-        }
+    for name in notebooks_under(&layout.notebooks())
+        .iter()
+        .filter_map(|source| executed(source))
+    {
         let path = layout.notebooks().join(&name);
         match report(&runner, &path, &name) {
             Some(run) => {
                 limits.extend(physical_limits(&run));
                 limits.extend(monte_carlo(&run));
-                if name == Path::new("slides").join(TOPIC) {
+                if name == topic_path() {
                     topic_cells = Some(run.notebook.code_cells().count());
                 }
                 if let Some(dep) = dep_cell(&run.notebook)
@@ -248,6 +249,13 @@ fn print_kernel_costs(label: &str, run: &Execution, topic_cells: Option<usize>) 
 }
 
 const TOPIC: &str = "topic_410_concurrency.ipynb";
+
+/// The topic notebook that is timed cell by cell, in the language the tests execute.
+fn topic_path() -> PathBuf {
+    Path::new(Language::default().code())
+        .join(TOPICS.complete)
+        .join(TOPIC)
+}
 const REPEATS: usize = 10;
 /// A kind of cell: what to call it, and the source of its `i`th cell.
 type CellKind = (&'static str, fn(usize) -> String);
@@ -268,14 +276,14 @@ fn dep_cell(notebook: &Notebook) -> Option<String> {
     let crate_dir = Layout::of_this_checkout().root.join("crate");
     let dep = notebook.code_cells().find(|c| c.source.contains(":dep"))?;
     Some(dep.source.replace(
-        "\"../../crate\"",
+        "\"../../../crate\"",
         &format!("{:?}", crate_dir.display().to_string()),
     ))
 }
 
 /// A notebook of the `:dep` cell `dep`, a first `let`, then the [`CELL_KINDS`].
 fn dep_notebook(layout: &Layout, dep: &str, folder: &Path) -> Result<PathBuf, String> {
-    let topic = Notebook::load(&layout.notebooks().join("slides").join(TOPIC))?;
+    let topic = Notebook::load(&layout.notebooks().join(topic_path()))?;
     let timed = CELL_KINDS
         .iter()
         .flat_map(|(_, source)| (0..REPEATS).map(source));

@@ -31,7 +31,7 @@ use serde_json::{Value, json};
 use std::fs;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo bench-class [--learners 1,2,4,8] [--notebook notebooks/slides/topic_410_concurrency.ipynb] [--jitter SECONDS] [--arrivals SECONDS] [--port PORT]";
+const USAGE: &str = "usage: cargo bench-class [--learners 1,2,4,8] [--notebook notebooks/en/slides/topic_410_concurrency.ipynb] [--jitter SECONDS] [--arrivals SECONDS] [--port PORT]";
 
 /// A cell demonstrates parallelism when a timing in it reports at least this many
 /// cores busy for a learner alone; a learner in the class saw that effect when theirs
@@ -49,7 +49,7 @@ struct Options {
 fn parse() -> Result<Options, String> {
     let mut options = Options {
         sizes: vec![1, 2, 4, 8],
-        notebook: "notebooks/slides/topic_410_concurrency.ipynb".to_owned(),
+        notebook: "notebooks/en/slides/topic_410_concurrency.ipynb".to_owned(),
         jitter: "3".to_owned(),
         arrivals: "0".to_owned(),
         port: 8400,

@@ -1,7 +1,8 @@
-//! `cargo handouts [--out DIR] [--notebooks DIR]`: executes every complete notebook
-//! and builds the handouts under `target/handouts/` (see `course::handouts`):
-//! HTML with outputs, reveal.js slides of the topics, the code-along and exercise
-//! notebooks with the support crate, and `index.html` linking them. Exits non-zero,
+//! `cargo handouts [--out DIR] [--notebooks DIR]`: executes every notebook once and
+//! builds the handouts in English and German under `target/handouts/` (see
+//! `course::handouts`): HTML with outputs, reveal.js slides of the topics (reveal.js
+//! shipped beside them, so they open offline), the code-along and exercise notebooks
+//! with the support crate, and `index.html` linking them. Exits non-zero,
 //! naming each notebook that failed to execute, when any did.
 
 use course::handouts;

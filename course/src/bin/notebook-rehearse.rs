@@ -1,5 +1,6 @@
-//! `cargo rehearse [--pause SECONDS] [NOTEBOOK ...]`: runs each complete topic notebook
-//! (default: all of `notebooks/slides/`) as an instructor presents its code-along:
+//! `cargo rehearse [--pause SECONDS] [--lang LANG] [NOTEBOOK ...]`: runs each complete
+//! topic notebook (default: all of `notebooks/en/slides/`, or of the language `--lang`
+//! names) as an instructor presents its code-along:
 //! before every cell that the code-along leaves empty it waits SECONDS (default 10), the
 //! time it takes to type the cell, then runs the complete cell. Threads, barriers and
 //! timeouts keep running meanwhile, so a lesson that only works when its cells follow
@@ -9,22 +10,31 @@
 use course::catalog::notebooks_under;
 use course::claims;
 use course::setup;
-use course::variants::{FOLDERS, emptied_cells};
-use kernel_setup::Layout;
+use course::variants::{TOPICS, emptied_cells};
+use kernel_setup::{Language, Layout};
 use notebook_harness::{Notebook, Runner};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-const USAGE: &str = "usage: cargo rehearse [--pause SECONDS] [NOTEBOOK ...] (paths below notebooks/, e.g. slides/topic_410_concurrency.ipynb)";
+const USAGE: &str = "usage: cargo rehearse [--pause SECONDS] [--lang en|de] [NOTEBOOK ...] (paths below notebooks/, e.g. de/slides/topic_410_concurrency.ipynb)";
 
 fn main() -> ExitCode {
     let layout = Layout::of_this_checkout();
     let mut pause = Duration::from_secs(10);
     let mut names: Vec<PathBuf> = Vec::new();
+    let mut language = Language::default();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
-        if arg == "--pause" {
+        if arg == "--lang" {
+            match Language::from_code(&args.next().unwrap_or_default()) {
+                Ok(chosen) => language = chosen,
+                Err(e) => {
+                    eprintln!("rehearse: {e}; {USAGE}");
+                    return ExitCode::from(2);
+                }
+            }
+        } else if arg == "--pause" {
             match args.next().and_then(|s| s.parse::<f64>().ok()) {
                 Some(seconds) if seconds >= 0.0 => pause = Duration::from_secs_f64(seconds),
                 _ => {
@@ -39,9 +49,9 @@ fn main() -> ExitCode {
             names.push(arg.into());
         }
     }
-    let topics = Path::new(FOLDERS[0].0);
+    let topics = Path::new(language.code()).join(TOPICS.complete);
     if names.is_empty() {
-        names = notebooks_under(&layout.notebooks().join(topics))
+        names = notebooks_under(&layout.notebooks().join(&topics))
             .into_iter()
             .map(|name| topics.join(name))
             .collect();

@@ -1,6 +1,8 @@
-//! `cargo variants`: regenerates `notebooks/codealong/` from `notebooks/slides/` and
-//! `notebooks/workshops/` from `notebooks/solutions/` (code cells emptied unless
-//! tagged `keep`). The notebook tests fail until the committed variants match.
+//! `cargo variants`: regenerates each language's notebooks (`notebooks/en/`,
+//! `notebooks/de/`) from the bilingual sources in `notebooks/source/`: the complete
+//! slides and solutions, the code-along and exercise notebooks (code cells emptied
+//! unless tagged `keep`), and `rise.css` beside the presented ones. The notebook tests
+//! fail until the committed files match.
 
 use course::variants::{orphans, variants};
 use kernel_setup::Layout;
@@ -27,7 +29,7 @@ fn main() -> ExitCode {
     }
     for orphan in orphans(&notebooks) {
         eprintln!(
-            "warning: {} has no complete notebook to come from; delete it or restore its source",
+            "warning: {} has no source to come from; delete it or restore its source",
             orphan.display()
         );
     }

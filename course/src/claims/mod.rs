@@ -18,11 +18,12 @@ mod workshop_420_multiprocessing;
 
 use notebook_harness::{Cell, Check, Execution, ensure};
 
-/// Checks the claims of the notebook at `name` (relative to `notebooks/`) on its run.
-/// A complete notebook without claims fails: it would otherwise pass whatever it
-/// printed.
+/// Checks the claims of the complete notebook at `name` (relative to `notebooks/`, in
+/// any language: they share the code) on its run. A complete notebook without claims
+/// fails: it would otherwise pass whatever it printed.
 pub fn check(name: &str, run: &Execution) -> Check {
-    let claims: fn(&Execution) -> Check = match name {
+    let key = crate::variants::without_language(std::path::Path::new(name));
+    let claims: fn(&Execution) -> Check = match key.to_str().unwrap_or_default() {
         "slides/topic_120_multiprocessing_part1.ipynb" => topic_120_multiprocessing_part1::check,
         "slides/topic_130_multiprocessing_part2.ipynb" => topic_130_multiprocessing_part2::check,
         "slides/topic_140_multiprocessing_part3.ipynb" => topic_140_multiprocessing_part3::check,

@@ -9,7 +9,7 @@ use std::process::{Command, Output};
 
 /// The short notebook each learner runs: processes, so it also builds the support
 /// crate's worker program in the learner's own folders.
-pub const NOTEBOOK: &str = "notebooks/slides/topic_120_multiprocessing_part1.ipynb";
+pub const NOTEBOOK: &str = "notebooks/en/slides/topic_120_multiprocessing_part1.ipynb";
 /// The first of the ports the trials' hubs use (each hub takes three).
 pub const PORT: u16 = 8310;
 

@@ -7,6 +7,7 @@ use crate::hub::learners::read_learners;
 use crate::hub::limits::{COURSE_TASKS, DEFAULT_TASKS};
 use crate::hub::server::Hub;
 use crate::hub::settings::HubSettings;
+use crate::language::Language;
 use crate::layout::Layout;
 use std::path::PathBuf;
 use std::process::Command;
@@ -31,6 +32,10 @@ pub struct HubCommand {
     /// The branch of the course repository [default: this checkout's].
     #[arg(long, value_name = "NAME")]
     pub branch: Option<String>,
+    /// The language of the code-along notebooks each learner's JupyterLab opens at
+    /// (both are in every copy of the course).
+    #[arg(long, value_name = "LANG", default_value = "en", value_parser = Language::from_code)]
+    pub lang: Language,
     /// Seconds without activity before a learner's server stops, 10 or more
     /// [default: `cull.timeout` of kernel-setup/hub/z2jh-values.yaml].
     #[arg(long, value_name = "SECONDS", value_parser = idle_timeout)]
@@ -146,6 +151,7 @@ impl HubCommand {
                 .course_repo
                 .unwrap_or_else(|| format!("file://{}", layout.root.display())),
             branch,
+            language: self.lang,
             idle_timeout: self.idle_timeout,
             values: self.values.unwrap_or_else(|| layout.hub_values()),
             tasks_per_learner: (!self.without_limits).then_some(self.tasks_per_learner),

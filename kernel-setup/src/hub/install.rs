@@ -3,12 +3,13 @@
 //! configuration and the seed cache.
 
 use crate::error::{Result, SetupError, io_error};
-use crate::files::{once, write_atomically, write_lab_overrides};
+use crate::files::{write_atomically, write_lab_overrides};
 use crate::hub::kernelspec::ensure_hub_kernelspec;
 use crate::hub::seed::ensure_seed_cache;
 use crate::hub::toolchain::{Toolchain, ensure_cargo_home, ensure_toolchain};
 use crate::install::Installation;
 use crate::layout::Layout;
+use crate::npm::{NpmPackages, ensure_npm_packages};
 use crate::permissions::readable_by_all;
 use crate::progress::Step;
 use crate::venv::{Announced, ensure_pinned_venv};
@@ -114,41 +115,14 @@ fn ensure_hub_venv(layout: &Layout) -> Result<()> {
 }
 
 fn ensure_proxy(layout: &Layout) -> Result<()> {
-    let lock = layout.hub_files().join("package-lock.json");
-    let wanted = fs::read_to_string(&lock).map_err(io_error("read", &lock))?;
-    once(
-        &layout.proxy_dir().join("installed-package-lock.json"),
-        &wanted,
-        || {
-            let runs = Command::new("npm")
-                .arg("--version")
-                .output()
-                .is_ok_and(|o| o.status.success());
-            if !runs {
-                return Err(SetupError::new(
-                    "kernel-setup: `npm` is not on PATH; the hub's proxy (configurable-http-proxy) needs Node.js 20 or newer: apt-get install nodejs npm, then retry",
-                ));
-            }
-            let step = Step::start(
-                "installing the pinned configurable-http-proxy into .local/hub/proxy",
-                "a few seconds, once",
-            );
-            let dir = layout.proxy_dir();
-            fs::create_dir_all(&dir).map_err(io_error("create", &dir))?;
-            for file in ["package.json", "package-lock.json"] {
-                let from = layout.hub_files().join(file);
-                fs::copy(&from, dir.join(file)).map_err(io_error("copy", &from))?;
-            }
-            let mut npm = Command::new("npm");
-            npm.args(["ci", "--omit=dev", "--no-audit", "--no-fund"])
-                .current_dir(&dir);
-            step.run(
-                npm,
-                &layout.logs().join("npm-proxy.log"),
-                Duration::from_secs(10 * 60),
-            )?;
-            step.done();
-            Ok(())
+    ensure_npm_packages(
+        layout,
+        &NpmPackages {
+            from: &layout.hub_files(),
+            into: &layout.proxy_dir(),
+            title: "installing the pinned configurable-http-proxy into .local/hub/proxy",
+            needed_by: "the hub's proxy (configurable-http-proxy)",
+            log: "npm-proxy.log",
         },
     )?;
     if !layout.proxy().is_file() {

@@ -12,13 +12,14 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-/// The `:dep` lines of the course's complete notebooks, with the support crate's path
-/// made absolute: what the seed cache compiles.
+/// The `:dep` lines of the course's notebooks (from their sources: every language
+/// shares the code cells), with the support crate's path made absolute: what the seed
+/// cache compiles.
 fn course_deps(layout: &Layout) -> Result<Vec<String>> {
     let crate_path = layout.root.join("crate");
     let mut deps: Vec<String> = Vec::new();
-    for folder in ["slides", "solutions"] {
-        let dir = layout.notebooks().join(folder);
+    for folder in ["topics", "workshops"] {
+        let dir = layout.notebooks().join("source").join(folder);
         for entry in fs::read_dir(&dir).map_err(io_error("read", &dir))? {
             let path = entry.map_err(io_error("read", &dir))?.path();
             if path.extension().is_none_or(|e| e != "ipynb") {
@@ -37,7 +38,7 @@ fn course_deps(layout: &Layout) -> Result<Vec<String>> {
             );
             for line in sources.flat_map(|s| s.lines().map(str::to_owned).collect::<Vec<_>>()) {
                 let line = line.replace(
-                    "\"../../crate\"",
+                    "\"../../../crate\"",
                     &format!("{:?}", crate_path.display().to_string()),
                 );
                 if line.starts_with(":dep concurrency_helpers") && !deps.contains(&line) {

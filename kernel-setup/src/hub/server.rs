@@ -8,13 +8,14 @@ use crate::hub::install::ensure_hub;
 use crate::hub::limits::LearnerLimits;
 use crate::hub::settings::{HubSettings, SETTINGS_VARIABLE};
 use crate::install::ensure;
+use crate::language::Language;
 use crate::layout::Layout;
 use crate::permissions::{readable_by_all, running_as_root};
 use std::convert::Infallible;
 use std::fs;
 use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Whether this machine and checkout can serve a class at all: the hub runs as root,
@@ -48,6 +49,8 @@ pub struct Hub {
     pub course_repo: String,
     /// The branch of `course_repo` learners get.
     pub branch: String,
+    /// The language of the code-along notebooks learners open at.
+    pub language: Language,
     /// Seconds without activity before a learner's server stops, when not the values
     /// file's `cull.timeout`.
     pub idle_timeout: Option<u64>,
@@ -85,13 +88,16 @@ impl Hub {
     }
 
     /// The nbgitpuller link every learner's server opens at: the course pulled into
-    /// `~/concurrency-course`, then the code-along notebooks.
+    /// `~/concurrency-course`, then the code-along notebooks in the class's language.
     pub fn default_url(&self) -> String {
+        let folder = Path::new("lab/tree/concurrency-course/notebooks")
+            .join(Layout::codealong(self.language));
+        let folder = folder.to_string_lossy();
         let query = [
             ("repo", self.course_repo.as_str()),
             ("branch", self.branch.as_str()),
             ("targetpath", "concurrency-course"),
-            ("urlpath", "lab/tree/concurrency-course/notebooks/codealong"),
+            ("urlpath", &*folder),
         ];
         let query: Vec<String> = query
             .iter()
@@ -243,13 +249,14 @@ mod tests {
             port: 8000,
             course_repo: "file:///srv/course x".into(),
             branch: "main".into(),
+            language: Language::De,
             idle_timeout: None,
             values: "z2jh-values.yaml".into(),
             tasks_per_learner: None,
         };
         assert_eq!(
             hub.default_url(),
-            "/git-pull?repo=file%3A%2F%2F%2Fsrv%2Fcourse%20x&branch=main&targetpath=concurrency-course&urlpath=lab%2Ftree%2Fconcurrency-course%2Fnotebooks%2Fcodealong"
+            "/git-pull?repo=file%3A%2F%2F%2Fsrv%2Fcourse%20x&branch=main&targetpath=concurrency-course&urlpath=lab%2Ftree%2Fconcurrency-course%2Fnotebooks%2Fde%2Fcodealong"
         );
     }
 }
