@@ -29,17 +29,15 @@ await page.route('**/*', (route) => {
 await step(`opening ${pageFile}`, () =>
   page.goto(pathToFileURL(pageFile).href, { timeout: remaining(), waitUntil: 'load' }),
 );
-// reveal.js starts from require.js once the page has loaded; a page that cannot load
-// it never gets ready.
+// reveal.js starts from require.js once the page has loaded (as an AMD module, so it
+// sets no global) and marks its root `.ready`; a page that cannot load it never does.
 const ready = await page
-  .waitForFunction(() => window.Reveal && window.Reveal.isReady(), null, {
-    timeout: Math.min(remaining(), 30000),
-  })
+  .waitForSelector('.reveal.ready', { timeout: Math.min(remaining(), 30000) })
   .then(() => true)
   .catch(() => false);
 const shown = await step('reading the slides', () =>
   page.evaluate(() => ({
-    slides: window.Reveal && window.Reveal.isReady() ? window.Reveal.getTotalSlides() : 0,
+    slides: document.querySelectorAll('.reveal .slides > section').length,
     firstSlideText: document.querySelector('.reveal .slides section.present')?.innerText ?? '',
   })),
 );

@@ -224,9 +224,9 @@ impl Browser {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OfflinePage {
-    /// Whether reveal.js started (`Reveal.isReady()`).
+    /// Whether reveal.js started (it marks its root `.reveal.ready`).
     pub reveal_ready: bool,
-    /// How many slides reveal.js counts.
+    /// How many top-level slides the page has.
     pub slides: u64,
     /// The text of the slide shown first.
     pub first_slide_text: String,
