@@ -72,6 +72,6 @@ pub use layout::Layout;
 pub use log::last_lines;
 pub use npm::{NpmPackages, ensure_npm_packages};
 pub use permissions::running_as_root;
-pub use progress::Step;
+pub use progress::{STEP_TIMES, Step};
 pub use venv::ensure_tool_venv;
 pub use wait::{child_within, poll_until};

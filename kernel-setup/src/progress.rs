@@ -3,7 +3,7 @@
 use crate::error::{Result, SetupError};
 use crate::log::last_lines;
 use crate::wait::child_within;
-use std::fs::File;
+use std::fs::{self, File};
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -14,11 +14,17 @@ use std::time::{Duration, Instant};
 /// How often a running step reports that it is still alive.
 const HEARTBEAT: Duration = Duration::from_secs(20);
 
+/// The file beside the steps' logs where each finished step adds a line: its title
+/// and how many seconds it took (`cargo bench-notebooks` prints the latest of each).
+pub const STEP_TIMES: &str = "step-times.tsv";
+
 /// One installation step: says what it does and how long that usually takes, runs
 /// commands with their output in a log file, and reports progress while they run.
 pub struct Step {
     title: String,
     started: Instant,
+    /// Where [`Step::done`] records the step's time: [`STEP_TIMES`] beside its log.
+    times: std::cell::RefCell<Option<std::path::PathBuf>>,
 }
 
 #[derive(Default)]
@@ -35,11 +41,13 @@ impl Step {
         Step {
             title: title.to_owned(),
             started: Instant::now(),
+            times: std::cell::RefCell::new(None),
         }
     }
 
     /// Runs `command` to completion within `limit`, its output going to `log`.
     pub fn run(&self, mut command: Command, log: &Path, limit: Duration) -> Result<()> {
+        *self.times.borrow_mut() = log.parent().map(|logs| logs.join(STEP_TIMES));
         let log_file = File::create(log).map_err(|e| {
             SetupError::new(format!(
                 "kernel-setup: cannot create {}: {e}",
@@ -126,9 +134,28 @@ impl Step {
         )))
     }
 
-    /// Says that the step finished, and how long it took.
+    /// Says that the step finished, and how long it took (steps may run side by side,
+    /// so the line names it), and records that time.
     pub fn done(&self) {
-        eprintln!("kernel-setup: done in {}", elapsed(self.started));
+        eprintln!(
+            "kernel-setup: {}: done in {}",
+            self.title,
+            elapsed(self.started)
+        );
+        if let Some(path) = self.times.borrow().as_ref() {
+            let line = format!(
+                "{}\t{:.0}\n",
+                self.title,
+                self.started.elapsed().as_secs_f64()
+            );
+            // The record is for comparing runs; a step that cannot write it still
+            // finished.
+            let _ = fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .and_then(|mut file| file.write_all(line.as_bytes()));
+        }
     }
 }
 

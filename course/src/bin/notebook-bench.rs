@@ -9,6 +9,10 @@
 //! `--python SEED_DIR` (e.g. `../shared/seed`), each notebook's Python original found
 //! there is executed the same way, on the line below it, for comparison.
 //!
+//! Before the notebooks, it prints what this checkout's first launch cost, step by step
+//! (the evcxr build, the virtualenv, ...), as setup recorded it in
+//! `.local/logs/step-times.tsv`.
+//!
 //! Then what the kernel itself costs, in a fresh kernel with evcxr's cache emptied
 //! (cold) and filled (warm): the first `:dep` of each notebook (they differ in the
 //! support crate's features), the first `let` (evcxr's rust-analyzer loads the standard
@@ -20,8 +24,7 @@
 use course::catalog::notebooks_under;
 use course::setup;
 use course::variants::{TOPICS, executed};
-use kernel_setup::Language;
-use kernel_setup::Layout;
+use kernel_setup::{Language, Layout, STEP_TIMES};
 use notebook_harness::{Execution, Notebook, Runner};
 use serde_json::json;
 use std::fs;
@@ -48,6 +51,7 @@ fn main() -> ExitCode {
     let Some(installation) = setup::installation_or_report(&layout) else {
         return ExitCode::FAILURE;
     };
+    print_setup_times(&layout);
     let mut runner = Runner::new(installation);
     runner.output_dir = layout.root.join("target").join("bench");
     let mut ok = true;
@@ -127,6 +131,29 @@ fn main() -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// What the first launch cost, step by step, as setup recorded it in this checkout
+/// (the latest time of each step; steps may have run side by side).
+fn print_setup_times(layout: &Layout) {
+    let path = layout.logs().join(STEP_TIMES);
+    let Ok(text) = fs::read_to_string(&path) else {
+        println!("first launch: no step times recorded in {}", path.display());
+        return;
+    };
+    let mut latest: Vec<(&str, &str)> = Vec::new();
+    for (title, seconds) in text.lines().filter_map(|line| line.split_once('\t')) {
+        latest.retain(|(t, _)| *t != title);
+        latest.push((title, seconds));
+    }
+    println!(
+        "first launch, as this checkout's setup recorded it ({}):",
+        path.display()
+    );
+    for (title, seconds) in latest {
+        println!("  {seconds:>5} s  {title}");
+    }
+    println!();
 }
 
 /// Executes one notebook and prints its line of the table.
