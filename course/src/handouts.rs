@@ -13,7 +13,8 @@
 //! that fails to execute is reported with its typed [`Failure`], and the others are
 //! still built.
 
-use crate::variants::{KINDS, Kind, TOPICS, check_same_code, executed, without_language};
+use crate::languages::{check_same_code, without_language};
+use crate::variants::{KINDS, Kind, TOPICS, executed};
 use kernel_setup::{Installation, Language, NpmPackages, ensure_npm_packages};
 use notebook_harness::Failure;
 use notebook_harness::Runner;

@@ -14,10 +14,9 @@
 
 use course::catalog::{check_committed_clean, notebooks_under};
 use course::claims;
+use course::languages::{check_languages, check_same_code, without_language};
 use course::setup;
-use course::variants::{
-    SOURCES, check_languages, check_same_code, executed, orphans, variants, without_language,
-};
+use course::variants::{SOURCES, executed, orphans, variants};
 use kernel_setup::{Language, Layout};
 use libtest_mimic::{Arguments, Trial};
 use notebook_harness::{BusyLoad, Check, Notebook, Runner};

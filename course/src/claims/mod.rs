@@ -22,7 +22,7 @@ use notebook_harness::{Cell, Check, Execution, ensure};
 /// any language: they share the code) on its run. A complete notebook without claims
 /// fails: it would otherwise pass whatever it printed.
 pub fn check(name: &str, run: &Execution) -> Check {
-    let key = crate::variants::without_language(std::path::Path::new(name));
+    let key = crate::languages::without_language(std::path::Path::new(name));
     let claims: fn(&Execution) -> Check = match key.to_str().unwrap_or_default() {
         "slides/topic_120_multiprocessing_part1.ipynb" => topic_120_multiprocessing_part1::check,
         "slides/topic_130_multiprocessing_part2.ipynb" => topic_130_multiprocessing_part2::check,
