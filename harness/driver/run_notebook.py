@@ -46,7 +46,7 @@ from jupyter_client.asynchronous.client import AsyncKernelClient
 from jupyter_client.kernelspec import KernelSpec
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
-from nbclient.util import ensure_async
+from nbclient.util import ensure_async, run_hook
 from nbformat import NotebookNode
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -220,18 +220,40 @@ class RecordingClient(NotebookClient):
         self.restart_before = restart_before
         # {cell index: seconds to wait before running it}
         self.pauses = pauses or {}
+        self.start_kwargs: dict[str, Any] = {}
+        self.started_again = False
 
     async def async_start_new_kernel(self, **kwargs: Any) -> None:
+        self.start_kwargs = kwargs
         try:
             await super().async_start_new_kernel(**kwargs)
         except Exception as error:
             raise KernelStartError(f"{type(error).__name__}: {error}") from error
 
     async def async_start_new_kernel_client(self) -> Any:
+        """nbclient's, except that a kernel that exits before it answers is started once
+        more. jupyter_client chooses free ports, closes them and lets the kernel bind
+        them; a kernel started meanwhile by a parallel run can take one (CI saw evcxr
+        exit with "Address already in use"). Nothing ran yet, and a new kernel manager
+        chooses new ports."""
+        assert self.km is not None
+        self.kc = self.km.client()
+        self.kc.start_channels()
         try:
-            return await super().async_start_new_kernel_client()
+            await ensure_async(self.kc.wait_for_ready(timeout=self.startup_timeout))
         except Exception as error:
+            exited = not await ensure_async(self.km.is_alive())
+            await self._async_cleanup_kernel()
+            if exited and not self.started_again:
+                self.started_again = True
+                print("the kernel exited before it answered; starting it once more", flush=True)
+                self.create_kernel_manager()
+                await self.async_start_new_kernel(**self.start_kwargs)
+                return await self.async_start_new_kernel_client()
             raise KernelStartError(f"{type(error).__name__}: {error}") from error
+        self.kc.allow_stdin = False
+        await run_hook(self.on_notebook_start, notebook=self.nb)
+        return self.kc
 
     def kernel_pid(self) -> int | None:
         provisioner = getattr(self.km, "provisioner", None)
