@@ -18,7 +18,7 @@ pub fn without_language(name: &Path) -> &Path {
 }
 
 /// The language a cell is written in, if any (code cells have none).
-pub fn cell_language(cell: &Value) -> Option<&str> {
+fn cell_language(cell: &Value) -> Option<&str> {
     cell["metadata"]["lang"].as_str()
 }
 

@@ -13,7 +13,7 @@
 //! - `rise.css` beside the slides and code-along notebooks, which RISE loads from the
 //!   folder of the notebook it presents.
 
-use crate::languages::{in_language, without_language};
+use crate::languages::in_language;
 use kernel_setup::Language;
 use notebook_harness::Check;
 use serde_json::Value;
@@ -70,17 +70,6 @@ pub fn executed(source: &Path) -> Option<PathBuf> {
             .join(kind.complete)
             .join(name),
     )
-}
-
-/// Whether `name` (below `notebooks/`) is a to-type notebook (code-along or exercise).
-/// It cannot run as committed: its given cells use what the class types or the learner
-/// writes. `Variant::check_current` proves instead that it is its (executed,
-/// claim-checked) complete notebook with those cells emptied, and `cargo rehearse`
-/// runs a topic as an instructor presents its code-along.
-pub fn is_to_type(name: &Path) -> bool {
-    KINDS
-        .iter()
-        .any(|k| without_language(name).starts_with(k.to_type))
 }
 
 /// What a generated file is made of.
@@ -285,8 +274,8 @@ fn first_difference(committed: &Value, expected: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::languages::in_language;
     use crate::languages::tests::bilingual;
+    use crate::languages::{in_language, without_language};
     use serde_json::json;
 
     #[test]
@@ -308,8 +297,6 @@ mod tests {
             without_language(Path::new("de/slides/x.ipynb")),
             Path::new("slides/x.ipynb")
         );
-        assert!(is_to_type(Path::new("de/codealong/x.ipynb")));
-        assert!(!is_to_type(Path::new("en/slides/x.ipynb")));
         assert_eq!(
             executed(Path::new("source/workshops/w.ipynb")),
             Some(PathBuf::from("en/solutions/w.ipynb"))
